@@ -1,0 +1,301 @@
+// Job queries and transitions: the only place that knows how jobs are stored.
+import { and, desc, eq, inArray, lt, lte, or, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
+import { idFloor } from "../jobs/ids";
+import { CANCELLABLE, RETRYABLE_BY_HAND } from "../jobs/state";
+import {
+  type AttemptLogEntry,
+  FINISHED_STATUSES,
+  type Job,
+  type JobError,
+  type JobOptions,
+  type JobStatus,
+} from "../jobs/types";
+import type { Db } from "./client";
+import { type JobRow, jobs } from "./schema";
+
+export type NewJob = typeof jobs.$inferInsert;
+type Statement = BatchItem<"sqlite">;
+
+const iso = (ms: number | null | undefined) => (ms == null ? null : new Date(ms).toISOString());
+const parse = <T>(text: string | null, fallback: T): T => (text == null ? fallback : (JSON.parse(text) as T));
+
+export function rowToJob(row: JobRow): Job {
+  const options = parse<JobOptions>(row.options, { backoff: { type: "fixed", delaySeconds: 0 }, timeoutSeconds: 0 });
+  return {
+    id: row.id,
+    type: row.type,
+    status: row.status as JobStatus,
+    payload: parse(row.payload, {}),
+    result: parse(row.result, null),
+    error: parse<JobError | null>(row.error, null),
+    attempts: row.attempts,
+    maxAttempts: row.maxAttempts,
+    progress: row.progress,
+    runAt: iso(row.runAt) as string,
+    createdAt: iso(row.createdAt) as string,
+    updatedAt: iso(row.updatedAt) as string,
+    startedAt: iso(row.startedAt),
+    finishedAt: iso(row.finishedAt),
+    idempotencyKey: row.idempotencyKey,
+    flow: options.flow ?? null,
+    callbackUrl: row.callbackUrl,
+    metadata: parse(row.metadata, {}),
+  };
+}
+
+export const attemptLogOf = (row: JobRow) => parse<AttemptLogEntry[]>(row.attemptLog, []);
+
+const byKey = (tenant: string, id: string) => and(eq(jobs.tenantId, tenant), eq(jobs.id, id));
+
+export const insertJob = (db: Db, row: NewJob) => db.insert(jobs).values(row);
+
+export async function getJob(db: Db, tenant: string, id: string): Promise<JobRow | undefined> {
+  return db.select().from(jobs).where(byKey(tenant, id)).get();
+}
+
+export type ListFilter = { status?: JobStatus; type?: string; limit: number; cursor?: string };
+
+/** Newest first; the cursor is the last id of the previous page. Reads limit + 1 to know if more follow. */
+export async function listJobs(db: Db, tenant: string, filter: ListFilter): Promise<JobRow[]> {
+  return db
+    .select()
+    .from(jobs)
+    .where(
+      and(
+        eq(jobs.tenantId, tenant),
+        filter.status ? eq(jobs.status, filter.status) : undefined,
+        filter.type ? eq(jobs.type, filter.type) : undefined,
+        filter.cursor ? lt(jobs.id, filter.cursor) : undefined,
+      ),
+    )
+    .orderBy(desc(jobs.id))
+    .limit(filter.limit + 1);
+}
+
+/** Conditional transitions: each answers the updated row, or nothing when the job was not in a state that allows it. */
+export async function cancelJob(db: Db, tenant: string, id: string, now: number) {
+  const [row] = await db
+    .update(jobs)
+    .set({ status: "cancelled", finishedAt: now, updatedAt: now, outbox: 0 })
+    .where(and(byKey(tenant, id), inArray(jobs.status, [...CANCELLABLE])))
+    .returning();
+  return row;
+}
+
+/** Back to queued with a fresh attempt count. Watched by the outbox index until its message is consumed. */
+export const requeueByHandStatement = (
+  db: Db,
+  tenant: string,
+  ids: string[],
+  now: number,
+  from: readonly JobStatus[] = RETRYABLE_BY_HAND,
+) =>
+  db
+    .update(jobs)
+    .set({
+      status: "queued",
+      attempts: 0,
+      error: null,
+      result: null,
+      progress: null,
+      attemptLog: "[]",
+      runAt: now,
+      updatedAt: now,
+      startedAt: null,
+      finishedAt: null,
+      leaseUntil: null,
+      outbox: 1,
+    })
+    .where(and(eq(jobs.tenantId, tenant), inArray(jobs.id, ids), inArray(jobs.status, [...from])))
+    .returning();
+
+export async function deleteFinishedJob(db: Db, tenant: string, id: string): Promise<boolean> {
+  const deleted = await db
+    .delete(jobs)
+    .where(and(byKey(tenant, id), inArray(jobs.status, [...FINISHED_STATUSES])))
+    .returning({ id: jobs.id });
+  return deleted.length > 0;
+}
+
+export async function listDead(db: Db, tenant: string, filter: Omit<ListFilter, "status">) {
+  return listJobs(db, tenant, { ...filter, status: "dead" });
+}
+
+export async function deadIds(db: Db, tenant: string, type: string | undefined, limit: number): Promise<string[]> {
+  const rows = await db
+    .select({ id: jobs.id })
+    .from(jobs)
+    .where(and(eq(jobs.tenantId, tenant), eq(jobs.status, "dead"), type ? eq(jobs.type, type) : undefined))
+    .orderBy(desc(jobs.id))
+    .limit(limit);
+  return rows.map((r) => r.id);
+}
+
+// ---- consumer ----
+
+/** D1 allows 100 bound parameters per statement; one tenant parameter leaves room for 98 ids. */
+const IDS_PER_STATEMENT = 98;
+
+/** One round trip: a SELECT per tenant (per 98 ids) in one batch. */
+export async function loadJobs(db: Db, keys: { tenant: string; id: string }[]): Promise<JobRow[]> {
+  const byTenant = new Map<string, string[]>();
+  for (const k of keys) byTenant.set(k.tenant, [...(byTenant.get(k.tenant) ?? []), k.id]);
+  const selects: Statement[] = [];
+  for (const [tenant, ids] of byTenant) {
+    for (let i = 0; i < ids.length; i += IDS_PER_STATEMENT) {
+      const chunk = ids.slice(i, i + IDS_PER_STATEMENT);
+      selects.push(
+        db
+          .select()
+          .from(jobs)
+          .where(and(eq(jobs.tenantId, tenant), inArray(jobs.id, chunk))),
+      );
+    }
+  }
+  if (selects.length === 0) return [];
+  const results = (await db.batch(selects as [Statement, ...Statement[]])) as JobRow[][];
+  return results.flat();
+}
+
+/**
+ * Claims a job for one attempt. It wins only from a runnable state or from a running claim whose
+ * lease has lapsed (its consumer died), so two deliveries of one message never both run it.
+ */
+export const claimStatement = (db: Db, row: JobRow, now: number, leaseUntil: number) =>
+  db
+    .update(jobs)
+    .set({ status: "running", attempts: sql`${jobs.attempts} + 1`, startedAt: now, updatedAt: now, leaseUntil })
+    .where(
+      and(
+        byKey(row.tenantId, row.id),
+        or(inArray(jobs.status, ["queued", "retrying"]), and(eq(jobs.status, "running"), lt(jobs.leaseUntil, now))),
+      ),
+    )
+    .returning({ id: jobs.id, attempts: jobs.attempts });
+
+/** Outcome writes only land on the claim they belong to (same attempt, still running). */
+const ownClaim = (tenant: string, id: string, attempt: number) =>
+  and(byKey(tenant, id), eq(jobs.status, "running"), eq(jobs.attempts, attempt));
+
+export const succeedStatement = (
+  db: Db,
+  tenant: string,
+  id: string,
+  attempt: number,
+  result: string,
+  progress: number | null,
+  now: number,
+) =>
+  db
+    .update(jobs)
+    .set({ status: "succeeded", result, progress, finishedAt: now, updatedAt: now, leaseUntil: null, outbox: 0 })
+    .where(ownClaim(tenant, id, attempt));
+
+export const retryStatement = (
+  db: Db,
+  tenant: string,
+  id: string,
+  attempt: number,
+  error: string,
+  attemptLog: string,
+  runAt: number,
+  progress: number | null,
+  now: number,
+) =>
+  db
+    .update(jobs)
+    .set({ status: "retrying", error, attemptLog, runAt, progress, updatedAt: now, leaseUntil: null, outbox: 0 })
+    .where(ownClaim(tenant, id, attempt));
+
+export const deadStatement = (
+  db: Db,
+  tenant: string,
+  id: string,
+  attempt: number | null,
+  error: string,
+  attemptLog: string,
+  now: number,
+) =>
+  db
+    .update(jobs)
+    .set({ status: "dead", error, attemptLog, finishedAt: now, updatedAt: now, leaseUntil: null, outbox: 0 })
+    .where(
+      attempt == null
+        ? and(byKey(tenant, id), inArray(jobs.status, ["queued", "running", "retrying", "scheduled"]))
+        : ownClaim(tenant, id, attempt),
+    );
+
+// ---- tick: the outbox rescue and delayed jobs ----
+
+/** Fresh jobs: the last `windowMs` of ids, per tenant, whose message should have been consumed by now. */
+export async function findStrandedFresh(
+  db: Db,
+  tenant: string,
+  now: number,
+  windowMs: number,
+  graceMs: number,
+  limit: number,
+) {
+  return db
+    .select()
+    .from(jobs)
+    .where(
+      and(
+        eq(jobs.tenantId, tenant),
+        sql`${jobs.id} >= ${idFloor("job", now - windowMs)}`,
+        lte(jobs.runAt, now - graceMs),
+        or(eq(jobs.status, "queued"), and(eq(jobs.status, "running"), lt(jobs.leaseUntil, now - graceMs))),
+      ),
+    )
+    .limit(limit);
+}
+
+/** Watched jobs (outbox = 1) and retrying jobs, through their partial indexes. */
+export async function findStrandedWatched(db: Db, now: number, graceMs: number, limit: number) {
+  const cutoff = now - graceMs;
+  const [watched, retrying] = await db.batch([
+    db
+      .select()
+      .from(jobs)
+      .where(
+        and(
+          eq(jobs.outbox, 1),
+          inArray(jobs.status, ["queued", "running"]),
+          lte(jobs.runAt, cutoff),
+          or(eq(jobs.status, "queued"), lt(jobs.leaseUntil, cutoff)),
+        ),
+      )
+      .limit(limit),
+    db
+      .select()
+      .from(jobs)
+      .where(and(eq(jobs.status, "retrying"), lte(jobs.runAt, cutoff)))
+      .limit(limit),
+  ]);
+  return [...watched, ...retrying];
+}
+
+/** Re-sent rows get a new runAt so the next tick gives their message another grace period. */
+export const markResentStatement = (db: Db, row: JobRow, now: number) =>
+  db
+    .update(jobs)
+    .set({ runAt: now, updatedAt: now, outbox: 1 })
+    .where(and(byKey(row.tenantId, row.id), eq(jobs.status, row.status)));
+
+export async function findDueScheduled(db: Db, until: number, limit: number) {
+  return db
+    .select()
+    .from(jobs)
+    .where(and(eq(jobs.status, "scheduled"), lte(jobs.runAt, until)))
+    .orderBy(jobs.runAt)
+    .limit(limit);
+}
+
+export const releaseScheduledStatement = (db: Db, row: JobRow, now: number) =>
+  db
+    .update(jobs)
+    .set({ status: "queued", updatedAt: now, outbox: 1 })
+    .where(and(byKey(row.tenantId, row.id), eq(jobs.status, "scheduled")));
+
+export type { Statement };

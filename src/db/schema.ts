@@ -1,0 +1,70 @@
+// Drizzle schema: the D1 tables that are the source of truth for jobs and API keys.
+import { sql } from "drizzle-orm";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+/**
+ * One row per job. Cost drives the shape: D1 bills every row and index row written.
+ * - WITHOUT ROWID with the primary key (tenant, id): an insert writes one row, not two, and a
+ *   tenant's jobs are already ordered newest-first by their time-sortable id.
+ * - Only partial indexes, over states a plain job never enters (scheduled, retrying, dead), so a
+ *   job that is enqueued, claimed and succeeds touches no index at all.
+ * Times are unix milliseconds.
+ */
+export const jobs = sqliteTable(
+  "jobs",
+  {
+    tenantId: text("tenant_id").notNull(),
+    id: text("id").notNull(),
+    type: text("type").notNull(),
+    status: text("status").notNull(),
+    payload: text("payload").notNull(),
+    result: text("result"),
+    error: text("error"),
+    attempts: integer("attempts").notNull().default(0),
+    maxAttempts: integer("max_attempts").notNull(),
+    /** JSON options that shape each attempt: backoff, timeoutSeconds, flow. */
+    options: text("options").notNull(),
+    progress: integer("progress"),
+    runAt: integer("run_at").notNull(),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+    startedAt: integer("started_at"),
+    finishedAt: integer("finished_at"),
+    /** While running: when the claim lapses and another delivery may take the job over. */
+    leaseUntil: integer("lease_until"),
+    idempotencyKey: text("idempotency_key"),
+    callbackUrl: text("callback_url"),
+    metadata: text("metadata").notNull(),
+    /**
+     * 1 when a queued job is watched through the jobs_outbox index (re-queued by hand, released by
+     * the tick, delayed past the rescue window). Fresh jobs stay 0: the tick finds a lost message of
+     * theirs by scanning the last hour of ids instead, so the common path writes no index row.
+     */
+    outbox: integer("outbox").notNull().default(0),
+    /** JSON array of the attempts that failed or were deferred. */
+    attemptLog: text("attempt_log").notNull().default("[]"),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    index("jobs_scheduled_due").on(t.runAt).where(sql`status = 'scheduled'`),
+    index("jobs_outbox").on(t.runAt).where(sql`outbox = 1 AND status IN ('queued', 'running')`),
+    index("jobs_retrying").on(t.tenantId, t.id).where(sql`status = 'retrying'`),
+    index("jobs_dead").on(t.tenantId, t.type, t.id).where(sql`status = 'dead'`),
+  ],
+);
+
+export const apiKeys = sqliteTable(
+  "api_keys",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    name: text("name").notNull(),
+    /** SHA-256 of the key, hex. The key itself is shown once and never stored. */
+    keyHash: text("key_hash").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [uniqueIndex("api_keys_hash").on(t.keyHash), index("api_keys_tenant").on(t.tenantId)],
+);
+
+export type JobRow = typeof jobs.$inferSelect;
+export type ApiKeyRow = typeof apiKeys.$inferSelect;

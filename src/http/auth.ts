@@ -1,0 +1,45 @@
+// Bearer authentication: the admin token manages keys, a tenant key scopes everything else.
+import type { Context, MiddlewareHandler } from "hono";
+import { findKeyByHash } from "../db/api-keys";
+import type { AppEnv } from "./app-env";
+import { ApiError } from "./errors";
+
+export async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Compares through hashes so the time taken says nothing about how much of the token matched. */
+async function sameSecret(a: string, b: string): Promise<boolean> {
+  const [ha, hb] = await Promise.all([sha256Hex(a), sha256Hex(b)]);
+  let diff = 0;
+  for (let i = 0; i < ha.length; i++) diff |= ha.charCodeAt(i) ^ hb.charCodeAt(i);
+  return diff === 0;
+}
+
+const BEARER = /^Bearer ([\x21-\x7e]{1,512})$/;
+
+export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const match = BEARER.exec(c.req.header("authorization") ?? "");
+  if (!match?.[1]) throw new ApiError("unauthorized", "missing or malformed Authorization: Bearer <api key>");
+  const token = match[1];
+  if (c.env.ADMIN_TOKEN && (await sameSecret(token, c.env.ADMIN_TOKEN))) {
+    c.set("principal", { role: "admin" });
+  } else {
+    const key = await findKeyByHash(c.var.db, await sha256Hex(token));
+    if (!key) throw new ApiError("unauthorized", "unknown API key");
+    c.set("principal", { role: "tenant", tenant: key.tenantId, keyId: key.id });
+    c.set("log", c.var.log.child({ tenant: key.tenantId }));
+  }
+  await next();
+};
+
+export function requireAdmin(c: Context<AppEnv>): void {
+  if (c.var.principal.role !== "admin") throw new ApiError("forbidden", "this route needs the admin token");
+}
+
+export function tenantOf(c: Context<AppEnv>): string {
+  const principal = c.var.principal;
+  if (principal.role !== "tenant") throw new ApiError("forbidden", "this route needs a tenant API key");
+  return principal.tenant;
+}

@@ -1,0 +1,197 @@
+// /v1/jobs: enqueue (one or a batch), read, list, cancel, retry, delete.
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import {
+  attemptLogOf,
+  cancelJob,
+  deleteFinishedJob,
+  getJob,
+  listJobs,
+  requeueByHandStatement,
+  rowToJob,
+} from "../../db/jobs";
+import type { JobRow } from "../../db/schema";
+import { RETRYABLE_BY_HAND } from "../../jobs/state";
+import type { JobMessage, JobStatus } from "../../jobs/types";
+import { type EnqueueContext, enqueueJobs, sendMessages } from "../../queue/producer";
+import type { AppEnv } from "../app-env";
+import { tenantOf } from "../auth";
+import { ApiError, notFound } from "../errors";
+import { errorResponses, jsonBody, jsonContent } from "../openapi";
+import {
+  BatchEnqueueSchema,
+  EnqueueSchema,
+  JobDetailSchema,
+  JobIdParam,
+  JobPageSchema,
+  JobSchema,
+  ListJobsQuery,
+} from "../schemas";
+
+export function enqueueContext(c: Context<AppEnv>): EnqueueContext {
+  return {
+    db: c.var.db,
+    queue: c.env.JOBS_QUEUE as Queue<JobMessage>,
+    registry: c.var.registry,
+    tenant: tenantOf(c),
+    now: Date.now(),
+    payloadLimitBytes: Number(c.env.PAYLOAD_LIMIT_BYTES || 262_144),
+    allowPrivateTargets: c.env.ALLOW_PRIVATE_TARGETS === "true",
+    log: c.var.log,
+  };
+}
+
+export const page = (rows: JobRow[], limit: number) => ({
+  data: rows.slice(0, limit).map(rowToJob),
+  nextCursor: rows.length > limit ? (rows[limit - 1]?.id ?? null) : null,
+});
+
+const idempotencyHeader = z.object({
+  "idempotency-key": z.string().min(1).max(200).optional().openapi({ description: "same as body idempotencyKey" }),
+});
+
+const enqueueRoute = createRoute({
+  method: "post",
+  path: "/v1/jobs",
+  tags: ["jobs"],
+  summary: "Enqueue a job",
+  request: { headers: idempotencyHeader, body: jsonBody(EnqueueSchema) },
+  responses: {
+    202: jsonContent(JobSchema, "Accepted: the job is committed and queued (or scheduled)"),
+    200: jsonContent(JobSchema, "Idempotent replay: the original job"),
+    ...errorResponses(400, 401, 403, 409, 413, 422),
+  },
+});
+
+const batchRoute = createRoute({
+  method: "post",
+  path: "/v1/jobs/batch",
+  tags: ["jobs"],
+  summary: "Enqueue 1…100 jobs, all or nothing",
+  request: { body: jsonBody(BatchEnqueueSchema) },
+  responses: {
+    202: jsonContent(z.object({ jobs: z.array(JobSchema) }), "Accepted"),
+    ...errorResponses(400, 401, 403, 409, 413, 422),
+  },
+});
+
+const listRoute = createRoute({
+  method: "get",
+  path: "/v1/jobs",
+  tags: ["jobs"],
+  summary: "List jobs, newest first",
+  request: { query: ListJobsQuery },
+  responses: { 200: jsonContent(JobPageSchema, "A page of jobs"), ...errorResponses(400, 401, 403) },
+});
+
+const getRoute = createRoute({
+  method: "get",
+  path: "/v1/jobs/{id}",
+  tags: ["jobs"],
+  summary: "Get a job with its attempt log",
+  request: { params: JobIdParam },
+  responses: { 200: jsonContent(JobDetailSchema, "The job"), ...errorResponses(401, 403, 404) },
+});
+
+const cancelRoute = createRoute({
+  method: "post",
+  path: "/v1/jobs/{id}/cancel",
+  tags: ["jobs"],
+  summary: "Cancel a scheduled, queued or retrying job",
+  request: { params: JobIdParam },
+  responses: { 200: jsonContent(JobSchema, "Cancelled"), ...errorResponses(401, 403, 404, 409) },
+});
+
+const retryRoute = createRoute({
+  method: "post",
+  path: "/v1/jobs/{id}/retry",
+  tags: ["jobs"],
+  summary: "Send a dead or cancelled job back to the queue, attempts reset",
+  request: { params: JobIdParam },
+  responses: { 200: jsonContent(JobSchema, "Queued again"), ...errorResponses(401, 403, 404, 409) },
+});
+
+const deleteRoute = createRoute({
+  method: "delete",
+  path: "/v1/jobs/{id}",
+  tags: ["jobs"],
+  summary: "Delete a finished job",
+  request: { params: JobIdParam },
+  responses: { 204: { description: "Deleted" }, ...errorResponses(401, 403, 404, 409) },
+});
+
+/** 404 when the job is not this tenant's; otherwise 409 saying which state blocked the action. */
+async function conflictOrMissing(c: Context<AppEnv>, id: string, action: string): Promise<never> {
+  const row = await getJob(c.var.db, tenantOf(c), id);
+  if (!row) throw notFound("job");
+  throw new ApiError("conflict", `cannot ${action} a job that is ${row.status}`);
+}
+
+/** Requeues dead/cancelled jobs by hand: the rows change first, then their messages go out. */
+export async function requeueByHand(
+  c: Context<AppEnv>,
+  ids: string[],
+  from: readonly JobStatus[] = RETRYABLE_BY_HAND,
+): Promise<JobRow[]> {
+  if (ids.length === 0) return [];
+  const now = Date.now();
+  const rows = await requeueByHandStatement(c.var.db, tenantOf(c), ids, now, from);
+  await sendMessages(c.env.JOBS_QUEUE as Queue<JobMessage>, rows, now, c.var.log);
+  return rows;
+}
+
+export function registerJobRoutes(app: OpenAPIHono<AppEnv>) {
+  app.openapi(enqueueRoute, async (c) => {
+    const input = c.req.valid("json");
+    const headerKey = c.req.valid("header")["idempotency-key"];
+    if (headerKey && input.idempotencyKey && headerKey !== input.idempotencyKey) {
+      throw new ApiError("invalid_request", "Idempotency-Key header and idempotencyKey differ", [
+        { path: "idempotencyKey", message: "differs from the Idempotency-Key header" },
+      ]);
+    }
+    const [row] = await enqueueJobs(
+      [{ ...input, idempotencyKey: input.idempotencyKey ?? headerKey }],
+      enqueueContext(c),
+    );
+    return c.json(rowToJob(row as JobRow), 202);
+  });
+
+  app.openapi(batchRoute, async (c) => {
+    const { jobs } = c.req.valid("json");
+    const rows = await enqueueJobs(jobs, enqueueContext(c));
+    return c.json({ jobs: rows.map(rowToJob) }, 202);
+  });
+
+  app.openapi(listRoute, async (c) => {
+    const query = c.req.valid("query");
+    const rows = await listJobs(c.var.db, tenantOf(c), query);
+    return c.json(page(rows, query.limit), 200);
+  });
+
+  app.openapi(getRoute, async (c) => {
+    const row = await getJob(c.var.db, tenantOf(c), c.req.valid("param").id);
+    if (!row) throw notFound("job");
+    return c.json({ ...rowToJob(row), attemptLog: attemptLogOf(row) }, 200);
+  });
+
+  app.openapi(cancelRoute, async (c) => {
+    const { id } = c.req.valid("param");
+    const row = await cancelJob(c.var.db, tenantOf(c), id, Date.now());
+    if (!row) return conflictOrMissing(c, id, "cancel");
+    c.var.log.info("job cancelled", { jobId: id, type: row.type, status: "cancelled" });
+    return c.json(rowToJob(row), 200);
+  });
+
+  app.openapi(retryRoute, async (c) => {
+    const { id } = c.req.valid("param");
+    const [row] = await requeueByHand(c, [id]);
+    if (!row) return conflictOrMissing(c, id, "retry");
+    return c.json(rowToJob(row), 200);
+  });
+
+  app.openapi(deleteRoute, async (c) => {
+    const { id } = c.req.valid("param");
+    if (!(await deleteFinishedJob(c.var.db, tenantOf(c), id))) return conflictOrMissing(c, id, "delete");
+    return c.body(null, 204);
+  });
+}

@@ -1,0 +1,81 @@
+// /v1/keys: API key management, admin token only. A key is shown once and stored as a hash.
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { deleteKey, insertKey, listKeys } from "../../db/api-keys";
+import type { ApiKeyRow } from "../../db/schema";
+import { newId } from "../../jobs/ids";
+import type { AppEnv } from "../app-env";
+import { requireAdmin, sha256Hex } from "../auth";
+import { notFound } from "../errors";
+import { errorResponses, jsonBody, jsonContent } from "../openapi";
+import { ApiKeySchema, CreatedKeySchema, CreateKeySchema, KeyIdParam } from "../schemas";
+
+const toApiKey = (row: ApiKeyRow) => ({
+  id: row.id,
+  tenant: row.tenantId,
+  name: row.name,
+  createdAt: new Date(row.createdAt).toISOString(),
+});
+
+function newSecretKey(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(24));
+  return `ej_${btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")}`;
+}
+
+const createKeyRoute = createRoute({
+  method: "post",
+  path: "/v1/keys",
+  tags: ["keys"],
+  summary: "Create an API key for a tenant (admin)",
+  request: { body: jsonBody(CreateKeySchema) },
+  responses: { 201: jsonContent(CreatedKeySchema, "The key, shown this once"), ...errorResponses(400, 401, 403) },
+});
+
+const listKeysRoute = createRoute({
+  method: "get",
+  path: "/v1/keys",
+  tags: ["keys"],
+  summary: "List API keys (admin)",
+  responses: { 200: jsonContent(z.object({ data: z.array(ApiKeySchema) }), "All keys"), ...errorResponses(401, 403) },
+});
+
+const deleteKeyRoute = createRoute({
+  method: "delete",
+  path: "/v1/keys/{id}",
+  tags: ["keys"],
+  summary: "Revoke an API key (admin)",
+  request: { params: KeyIdParam },
+  responses: { 204: { description: "Revoked" }, ...errorResponses(401, 403, 404) },
+});
+
+export function registerKeyRoutes(app: OpenAPIHono<AppEnv>) {
+  app.openapi(createKeyRoute, async (c) => {
+    requireAdmin(c);
+    const { tenant, name } = c.req.valid("json");
+    const key = newSecretKey();
+    const row: ApiKeyRow = {
+      id: newId("key", Date.now()),
+      tenantId: tenant,
+      name,
+      keyHash: await sha256Hex(key),
+      createdAt: Date.now(),
+    };
+    await insertKey(c.var.db, row);
+    c.var.log.info("api key created", { keyId: row.id, tenant });
+    return c.json({ ...toApiKey(row), key }, 201);
+  });
+
+  app.openapi(listKeysRoute, async (c) => {
+    requireAdmin(c);
+    return c.json({ data: (await listKeys(c.var.db)).map(toApiKey) }, 200);
+  });
+
+  app.openapi(deleteKeyRoute, async (c) => {
+    requireAdmin(c);
+    const { id } = c.req.valid("param");
+    if (!(await deleteKey(c.var.db, id))) throw notFound("key");
+    c.var.log.info("api key revoked", { keyId: id });
+    return c.body(null, 204);
+  });
+}

@@ -1,0 +1,165 @@
+// Request and response schemas: the same definitions validate requests and generate /openapi.json.
+import { z } from "@hono/zod-openapi";
+import { JOB_STATUSES, MAX_DELAY_SECONDS, MAX_QUEUE_DELAY_SECONDS } from "../jobs/types";
+
+export const ErrorSchema = z
+  .object({
+    error: z.object({
+      code: z.string(),
+      message: z.string(),
+      issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    }),
+  })
+  .openapi("Error");
+
+export const JobStatusSchema = z.enum(JOB_STATUSES).openapi("JobStatus");
+
+const BackoffSchema = z
+  .object({
+    type: z.enum(["exponential", "fixed"]),
+    delaySeconds: z.number().int().min(0).max(MAX_QUEUE_DELAY_SECONDS),
+    maxDelaySeconds: z.number().int().min(0).max(MAX_QUEUE_DELAY_SECONDS).optional(),
+    jitter: z.boolean().optional(),
+  })
+  .strict()
+  .openapi("Backoff");
+
+export const FlowSchema = z
+  .object({
+    key: z.string().min(1).max(200),
+    rate: z
+      .object({ limit: z.number().int().min(1).max(10_000), periodSeconds: z.number().int().min(1).max(86_400) })
+      .strict()
+      .optional(),
+    concurrency: z.number().int().min(1).max(1_000).optional(),
+  })
+  .strict()
+  .openapi("Flow");
+
+const MetadataSchema = z
+  .record(z.string().max(100), z.string().max(500))
+  .refine((m) => Object.keys(m).length <= 20, "at most 20 metadata fields");
+
+export const EnqueueSchema = z
+  .object({
+    type: z.string().min(1).max(100),
+    payload: z.unknown().optional().openapi({ description: "validated by the job type's schema; default {}" }),
+    delaySeconds: z.number().int().min(0).max(MAX_DELAY_SECONDS).optional(),
+    runAt: z.iso.datetime({ offset: true }).optional(),
+    idempotencyKey: z.string().min(1).max(200).optional(),
+    idempotencyTtlSeconds: z.number().int().min(60).max(2_592_000).optional(),
+    maxAttempts: z.number().int().min(1).max(100).optional(),
+    backoff: BackoffSchema.optional(),
+    timeoutSeconds: z.number().int().min(1).max(900).optional(),
+    flow: FlowSchema.optional(),
+    callbackUrl: z
+      .url({ protocol: /^https?$/ })
+      .max(2048)
+      .optional(),
+    metadata: MetadataSchema.optional(),
+  })
+  .strict()
+  .refine((v) => v.delaySeconds === undefined || v.runAt === undefined, {
+    message: "give delaySeconds or runAt, not both",
+    path: ["runAt"],
+  })
+  .openapi("EnqueueRequest");
+
+export type EnqueueInput = z.infer<typeof EnqueueSchema>;
+
+export const BatchEnqueueSchema = z
+  .object({ jobs: z.array(EnqueueSchema).min(1).max(100) })
+  .strict()
+  .openapi("BatchEnqueueRequest");
+
+const JobErrorSchema = z.object({ message: z.string(), name: z.string(), attempt: z.number(), at: z.string() });
+
+export const JobSchema = z
+  .object({
+    id: z.string(),
+    type: z.string(),
+    status: JobStatusSchema,
+    payload: z.unknown(),
+    result: z.unknown(),
+    error: JobErrorSchema.nullable(),
+    attempts: z.number().int(),
+    maxAttempts: z.number().int(),
+    progress: z.number().nullable(),
+    runAt: z.string(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    startedAt: z.string().nullable(),
+    finishedAt: z.string().nullable(),
+    idempotencyKey: z.string().nullable(),
+    flow: FlowSchema.nullable(),
+    callbackUrl: z.string().nullable(),
+    metadata: z.record(z.string(), z.string()),
+  })
+  .openapi("Job");
+
+export const AttemptSchema = z.object({
+  attempt: z.number().int(),
+  startedAt: z.string(),
+  finishedAt: z.string(),
+  durationMs: z.number(),
+  outcome: z.enum(["failed", "deferred", "timed_out"]),
+  error: z.object({ message: z.string(), name: z.string() }).nullable(),
+});
+
+export const JobDetailSchema = JobSchema.extend({ attemptLog: z.array(AttemptSchema) }).openapi("JobDetail");
+
+export const JobPageSchema = z
+  .object({ data: z.array(JobSchema), nextCursor: z.string().nullable() })
+  .openapi("JobPage");
+
+const LimitSchema = z.coerce.number().int().min(1).max(100).default(50);
+const CursorSchema = z
+  .string()
+  .regex(/^job_[0-9A-Z]{26}$/, "not a cursor from a previous page")
+  .optional();
+
+export const ListJobsQuery = z.object({
+  status: JobStatusSchema.optional(),
+  type: z.string().min(1).max(100).optional(),
+  limit: LimitSchema,
+  cursor: CursorSchema,
+});
+
+export const ListDeadQuery = ListJobsQuery.omit({ status: true });
+
+export const JobIdParam = z.object({
+  id: z
+    .string()
+    .max(100)
+    .openapi({ param: { name: "id", in: "path" }, example: "job_01J…" }),
+});
+
+export const DeadRetrySchema = z
+  .object({
+    type: z.string().min(1).max(100).optional(),
+    ids: z.array(z.string().max(100)).min(1).max(100).optional(),
+  })
+  .strict()
+  .openapi("DeadRetryRequest");
+
+export const TenantSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "lowercase letters, digits, '-' and '_', up to 63 characters");
+
+export const CreateKeySchema = z
+  .object({ tenant: TenantSchema, name: z.string().min(1).max(100) })
+  .strict()
+  .openapi("CreateKeyRequest");
+
+export const ApiKeySchema = z
+  .object({ id: z.string(), tenant: z.string(), name: z.string(), createdAt: z.string() })
+  .openapi("ApiKey");
+
+export const CreatedKeySchema = ApiKeySchema.extend({ key: z.string() }).openapi("CreatedApiKey");
+
+export const KeyIdParam = z.object({
+  id: z
+    .string()
+    .max(100)
+    .openapi({ param: { name: "id", in: "path" } }),
+});

@@ -1,0 +1,50 @@
+// defineJob and the registry: how job types written in TypeScript become runnable by the consumer.
+import type { z } from "zod";
+import type { Logger } from "./logger";
+import type { Backoff, FlowSettings } from "./types";
+
+export type JobContext = {
+  jobId: string;
+  type: string;
+  attempt: number;
+  tenant: string;
+  env: Env;
+  /** Fires when the attempt's timeout passes; pass it to fetch() and check it in long loops. */
+  signal: AbortSignal;
+  log: Logger;
+  /** Reports progress (0…100); the last value is saved with the attempt's outcome. */
+  progress(percent: number): void;
+};
+
+export type JobDefinition<Schema extends z.ZodType = z.ZodType, Result = unknown> = {
+  type: string;
+  input: Schema;
+  maxAttempts?: number;
+  backoff?: Backoff;
+  timeoutSeconds?: number;
+  /** Derives flow control from the input when the enqueue names none (e.g. by destination host). */
+  flow?: (input: z.infer<Schema>) => FlowSettings | null;
+  run(input: z.infer<Schema>, ctx: JobContext): Promise<Result> | Result;
+};
+
+const TYPE_NAME = /^[a-z0-9][a-z0-9._-]{0,99}$/;
+
+export function defineJob<Schema extends z.ZodType, Result>(
+  definition: JobDefinition<Schema, Result>,
+): JobDefinition<Schema, Result> {
+  if (!TYPE_NAME.test(definition.type)) {
+    throw new Error(`job type "${definition.type}" must match ${TYPE_NAME}`);
+  }
+  return definition;
+}
+
+export type JobRegistry = ReadonlyMap<string, JobDefinition>;
+
+export function createRegistry(definitions: readonly JobDefinition[]): JobRegistry {
+  const registry = new Map<string, JobDefinition>();
+  for (const definition of definitions) {
+    if (registry.has(definition.type)) throw new Error(`job type "${definition.type}" is defined twice`);
+    registry.set(definition.type, definition);
+  }
+  return registry;
+}

@@ -1,0 +1,74 @@
+// The job domain's shared types: statuses, the public Job shape, per-job options and the queue message.
+
+export const JOB_STATUSES = ["scheduled", "queued", "running", "retrying", "succeeded", "dead", "cancelled"] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+export const FINISHED_STATUSES: readonly JobStatus[] = ["succeeded", "dead", "cancelled"];
+
+export type Backoff = {
+  type: "exponential" | "fixed";
+  delaySeconds: number;
+  maxDelaySeconds?: number;
+  jitter?: boolean;
+};
+
+export type FlowSettings = {
+  key: string;
+  rate?: { limit: number; periodSeconds: number };
+  concurrency?: number;
+};
+
+/** What shapes each attempt; stored with the job so a later deploy cannot change a queued job's rules. */
+export type JobOptions = {
+  backoff: Backoff;
+  timeoutSeconds: number;
+  flow?: FlowSettings | null;
+};
+
+export type JobError = { message: string; name: string; attempt: number; at: string };
+
+export type AttemptLogEntry = {
+  attempt: number;
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  outcome: "failed" | "deferred" | "timed_out";
+  error: { message: string; name: string } | null;
+};
+
+/** The public Job, as the HTTP contract spells it. */
+export type Job = {
+  id: string;
+  type: string;
+  status: JobStatus;
+  payload: unknown;
+  result: unknown;
+  error: JobError | null;
+  attempts: number;
+  maxAttempts: number;
+  progress: number | null;
+  runAt: string;
+  createdAt: string;
+  updatedAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  idempotencyKey: string | null;
+  flow: FlowSettings | null;
+  callbackUrl: string | null;
+  metadata: Record<string, string>;
+};
+
+/** A queue message carries ids only: the consumer reads the record from D1. */
+export type JobMessage = { tenant: string; id: string };
+
+export const DEFAULT_MAX_ATTEMPTS = 5;
+export const DEFAULT_TIMEOUT_SECONDS = 60;
+export const DEFAULT_BACKOFF: Backoff = {
+  type: "exponential",
+  delaySeconds: 30,
+  maxDelaySeconds: 3600,
+  jitter: true,
+};
+/** Queues accept delays up to 12 h; anything longer waits as a `scheduled` row for the tick. */
+export const MAX_QUEUE_DELAY_SECONDS = 12 * 3600;
+export const MAX_DELAY_SECONDS = 365 * 24 * 3600;

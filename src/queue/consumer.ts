@@ -1,0 +1,222 @@
+// The batch consumer: load rows, claim, run handlers concurrently, write all outcomes in one D1 batch, then ack or retry.
+import { openDb } from "../db/client";
+import {
+  attemptLogOf,
+  claimStatement,
+  deadStatement,
+  loadJobs,
+  retryStatement,
+  type Statement,
+  succeedStatement,
+} from "../db/jobs";
+import type { JobRow } from "../db/schema";
+import type { JobDefinition, JobRegistry } from "../jobs/define-job";
+import { describeError, NonRetryableError } from "../jobs/errors";
+import { log as rootLog } from "../jobs/logger";
+import { decideAfterFailure } from "../jobs/state";
+import { type AttemptLogEntry, FINISHED_STATUSES, type JobMessage, type JobOptions } from "../jobs/types";
+import { type AttemptOutcome, runAttempt } from "./run-attempt";
+
+/** A claim outlives the attempt's timeout by this much before another delivery may take the job over. */
+const LEASE_SLACK_MS = 30_000;
+/** When a write fails, the message comes back after this delay; the claim's lease keeps it from running twice. */
+const WRITE_FAILURE_RETRY_SECONDS = 10;
+
+export type ConsumerDeps = { now: () => number; random: () => number };
+const defaultDeps: ConsumerDeps = { now: Date.now, random: Math.random };
+
+function isJobMessage(body: unknown): body is JobMessage {
+  if (typeof body !== "object" || body === null) return false;
+  const b = body as Record<string, unknown>;
+  return typeof b.tenant === "string" && typeof b.id === "string";
+}
+
+type Work = { message: Message<unknown>; row: JobRow; options: JobOptions; definition: JobDefinition };
+
+export async function consumeJobs(
+  batch: MessageBatch<unknown>,
+  env: Env,
+  registry: JobRegistry,
+  deps: ConsumerDeps = defaultDeps,
+): Promise<void> {
+  const db = openDb(env.DB);
+  const now = deps.now();
+  const messages = batch.messages.filter((message) => {
+    if (isJobMessage(message.body)) return true;
+    rootLog.error("malformed queue message acked", { messageId: message.id });
+    message.ack();
+    return false;
+  });
+  if (messages.length === 0) return;
+
+  const rows = await loadJobs(
+    db,
+    messages.map((m) => m.body as JobMessage),
+  );
+  const rowByKey = new Map(rows.map((row) => [`${row.tenantId}/${row.id}`, row]));
+
+  const runnable: Work[] = [];
+  const earlyWrites: Statement[] = [];
+  for (const message of messages) {
+    const body = message.body as JobMessage;
+    const row = rowByKey.get(`${body.tenant}/${body.id}`);
+    const jobLog = rootLog.child({ jobId: body.id, tenant: body.tenant });
+    if (!row) {
+      jobLog.warn("message for a job that no longer exists acked");
+      message.ack();
+      continue;
+    }
+    if (FINISHED_STATUSES.includes(row.status as never) || row.status === "scheduled") {
+      // At-least-once delivery: a redelivered message for a finished job is acked without running it.
+      jobLog.info("duplicate delivery acked", { status: row.status, type: row.type });
+      message.ack();
+      continue;
+    }
+    if (row.status === "running" && (row.leaseUntil ?? 0) >= now) {
+      // Another delivery holds the job; come back when its lease would lapse, in case it died.
+      message.retry({ delaySeconds: Math.max(1, Math.ceil(((row.leaseUntil ?? now) - now) / 1000) + 1) });
+      continue;
+    }
+    const definition = registry.get(row.type);
+    if (!definition) {
+      const error = new NonRetryableError(`job type "${row.type}" is not registered in this deployment`);
+      earlyWrites.push(
+        deadStatement(db, row.tenantId, row.id, null, errorJson(error, row.attempts, now), row.attemptLog, now),
+      );
+      jobLog.error("job dead", { type: row.type, status: "dead", reason: error.message });
+      message.ack();
+      continue;
+    }
+    runnable.push({ message, row, definition, options: JSON.parse(row.options) as JobOptions });
+  }
+
+  // Claim every runnable job in one round trip; the dead letters found above ride along.
+  const claims = runnable.map(({ row, options }) =>
+    claimStatement(db, row, now, now + options.timeoutSeconds * 1000 + LEASE_SLACK_MS),
+  );
+  const statements = [...earlyWrites, ...claims];
+  let claimResults: { id: string; attempts: number }[][] = [];
+  if (statements.length > 0) {
+    try {
+      const results = await db.batch(statements as [Statement, ...Statement[]]);
+      claimResults = results.slice(earlyWrites.length) as { id: string; attempts: number }[][];
+    } catch (err) {
+      rootLog.error("claim write failed; batch retried", { error: describeError(err).message });
+      for (const { message } of runnable) message.retry({ delaySeconds: WRITE_FAILURE_RETRY_SECONDS });
+      return;
+    }
+  }
+
+  const claimed: (Work & { attempt: number })[] = [];
+  runnable.forEach((work, i) => {
+    const claim = claimResults[i]?.[0];
+    if (claim) claimed.push({ ...work, attempt: claim.attempts });
+    // Lost the claim to a concurrent delivery: look again later, when the state has settled.
+    else work.message.retry({ delaySeconds: WRITE_FAILURE_RETRY_SECONDS });
+  });
+
+  const outcomes = await Promise.all(
+    claimed.map(async (work) => {
+      const jobLog = rootLog.child({
+        jobId: work.row.id,
+        type: work.row.type,
+        tenant: work.row.tenantId,
+        attempt: work.attempt,
+        ...(JSON.parse(work.row.metadata) as Record<string, string>),
+      });
+      jobLog.info("job started", { status: "running" });
+      const outcome = await runAttempt({
+        definition: work.definition,
+        payload: JSON.parse(work.row.payload),
+        jobId: work.row.id,
+        tenant: work.row.tenantId,
+        attempt: work.attempt,
+        timeoutSeconds: work.options.timeoutSeconds,
+        env,
+        log: jobLog,
+      });
+      return { work, outcome, jobLog };
+    }),
+  );
+
+  const finishedAt = deps.now();
+  const writes: Statement[] = [];
+  const acks: (() => void)[] = [];
+  for (const { work, outcome, jobLog } of outcomes) {
+    const { row, attempt, message, options } = work;
+    if (outcome.ok) {
+      writes.push(
+        succeedStatement(
+          db,
+          row.tenantId,
+          row.id,
+          attempt,
+          JSON.stringify(outcome.result),
+          outcome.progress,
+          finishedAt,
+        ),
+      );
+      acks.push(() => {
+        jobLog.info("job succeeded", { status: "succeeded", durationMs: outcome.durationMs });
+        message.ack();
+      });
+      continue;
+    }
+    const decision = decideAfterFailure(outcome.error, attempt, row.maxAttempts, options.backoff, deps.random);
+    const error = errorJson(outcome.error, attempt, finishedAt);
+    const attemptLog = JSON.stringify([...attemptLogOf(row), logEntry(outcome, attempt, now, finishedAt)]);
+    if (decision.next === "retrying") {
+      const runAt = finishedAt + decision.delaySeconds * 1000;
+      writes.push(
+        retryStatement(db, row.tenantId, row.id, attempt, error, attemptLog, runAt, outcome.progress, finishedAt),
+      );
+      acks.push(() => {
+        jobLog.warn("job failed; retrying", {
+          status: "retrying",
+          durationMs: outcome.durationMs,
+          delaySeconds: decision.delaySeconds,
+          error: describeError(outcome.error).message,
+        });
+        message.retry({ delaySeconds: decision.delaySeconds });
+      });
+    } else {
+      writes.push(deadStatement(db, row.tenantId, row.id, attempt, error, attemptLog, finishedAt));
+      acks.push(() => {
+        jobLog.error("job dead", {
+          status: "dead",
+          durationMs: outcome.durationMs,
+          reason: decision.reason,
+          error: describeError(outcome.error).message,
+        });
+        message.ack();
+      });
+    }
+  }
+  if (writes.length === 0) return;
+
+  try {
+    await db.batch(writes as [Statement, ...Statement[]]);
+  } catch (err) {
+    // Outcomes not recorded: never ack. The messages return; the lease stops a rerun before it lapses.
+    rootLog.error("outcome write failed; batch retried", { error: describeError(err).message });
+    for (const { work } of outcomes) work.message.retry({ delaySeconds: WRITE_FAILURE_RETRY_SECONDS });
+    return;
+  }
+  for (const ack of acks) ack();
+}
+
+function errorJson(err: unknown, attempt: number, at: number): string {
+  return JSON.stringify({ ...describeError(err), attempt, at: new Date(at).toISOString() });
+}
+
+function logEntry(outcome: AttemptOutcome, attempt: number, startedAt: number, finishedAt: number): AttemptLogEntry {
+  const error = outcome.ok ? null : describeError(outcome.error);
+  return {
+    attempt,
+    startedAt: new Date(startedAt).toISOString(),
+    finishedAt: new Date(finishedAt).toISOString(),
+    durationMs: outcome.durationMs,
+    outcome: error?.name === "TimeoutError" ? "timed_out" : "failed",
+    error,
+  };
+}

@@ -1,0 +1,38 @@
+// The dead-letter queue's consumer: a message the main consumer kept failing on marks its job dead, with the reason.
+import { openDb } from "../db/client";
+import { deadStatement, loadJobs, type Statement } from "../db/jobs";
+import { log } from "../jobs/logger";
+import type { JobMessage } from "../jobs/types";
+
+export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env, now = Date.now()): Promise<void> {
+  const db = openDb(env.DB);
+  const keys: JobMessage[] = [];
+  for (const message of batch.messages) {
+    const body = message.body as Partial<JobMessage> | null;
+    if (typeof body?.tenant === "string" && typeof body.id === "string")
+      keys.push({ tenant: body.tenant, id: body.id });
+    else log.error("malformed dead letter acked", { messageId: message.id });
+  }
+  const rows = keys.length > 0 ? await loadJobs(db, keys) : [];
+  const attemptsById = new Map(batch.messages.map((m) => [(m.body as JobMessage | null)?.id, m.attempts]));
+  const writes: Statement[] = rows.map((row) => {
+    const deliveries = attemptsById.get(row.id) ?? 0;
+    const error = {
+      message: `the queue gave up delivering this job after ${deliveries} tries: the consumer kept failing on it`,
+      name: "DeliveryFailedError",
+      attempt: row.attempts,
+      at: new Date(now).toISOString(),
+    };
+    log.error("job dead", {
+      jobId: row.id,
+      tenant: row.tenantId,
+      type: row.type,
+      status: "dead",
+      reason: "delivery_failed",
+    });
+    return deadStatement(db, row.tenantId, row.id, null, JSON.stringify(error), row.attemptLog, now);
+  });
+  // A failed write throws: the whole dead-letter batch is delivered again, so no job is left behind.
+  if (writes.length > 0) await db.batch(writes as [Statement, ...Statement[]]);
+  batch.ackAll();
+}

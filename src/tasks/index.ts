@@ -1,0 +1,7 @@
+// The job types this deployment ships. Add yours here (see README: "Write a job type").
+import type { JobDefinition } from "../jobs/define-job";
+import { cleanupExpiredSessions } from "./cleanup-expired-sessions";
+import { sendOrderConfirmation } from "./send-order-confirmation";
+import { syncOrderSideEffects } from "./sync-order-side-effects";
+
+export const tasks: JobDefinition[] = [sendOrderConfirmation, syncOrderSideEffects, cleanupExpiredSessions];

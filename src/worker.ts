@@ -1,0 +1,23 @@
+// Composes the Worker's handlers from a list of job types, so a test or a user's entry can add its own.
+import { createApp } from "./http/app";
+import { createRegistry, type JobDefinition } from "./jobs/define-job";
+import { consumeJobs } from "./queue/consumer";
+import { consumeDeadLetters } from "./queue/dlq-consumer";
+import { tick } from "./scheduler/tick";
+
+export const DEAD_LETTER_QUEUE = "jobs-dlq";
+
+export function createWorker(options: { jobs: JobDefinition[] }) {
+  const registry = createRegistry(options.jobs);
+  const app = createApp(registry);
+  return {
+    fetch: app.fetch,
+    async queue(batch, env) {
+      if (batch.queue === DEAD_LETTER_QUEUE) await consumeDeadLetters(batch, env);
+      else await consumeJobs(batch, env, registry);
+    },
+    async scheduled(controller, env) {
+      await tick(env, controller.scheduledTime);
+    },
+  } satisfies ExportedHandler<Env>;
+}
