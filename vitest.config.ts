@@ -5,6 +5,8 @@ import { defineConfig } from "vitest/config";
 // tests in Node that start a real `wrangler dev` and speak HTTP to it.
 export default defineConfig({
   test: {
+    // Logs of passing tests are noise; a failing test still shows its Worker's JSON logs.
+    silent: "passed-only",
     projects: [
       {
         plugins: [

@@ -10,5 +10,6 @@ export default {
   scheduled: worker.scheduled,
 } satisfies ExportedHandler<Env>;
 
+export { KeyGate } from "./gate/key-gate";
 export { defineJob } from "./jobs/define-job";
 export { NonRetryableError, RetryAfterError } from "./jobs/errors";

@@ -43,6 +43,8 @@ export const jobs = sqliteTable(
     outbox: integer("outbox").notNull().default(0),
     /** JSON array of the attempts that failed or were deferred. */
     attemptLog: text("attempt_log").notNull().default("[]"),
+    /** JSON state of the completion callback delivery (webhooks), null when there is none yet. */
+    callbackState: text("callback_state"),
   },
   (t) => [
     primaryKey({ columns: [t.tenantId, t.id] }),
@@ -66,5 +68,68 @@ export const apiKeys = sqliteTable(
   (t) => [uniqueIndex("api_keys_hash").on(t.keyHash), index("api_keys_tenant").on(t.tenantId)],
 );
 
+/** Recurring jobs. Each fire becomes a job whose id is derived from (schedule, fire time), so repeats collapse. */
+export const schedules = sqliteTable(
+  "schedules",
+  {
+    tenantId: text("tenant_id").notNull(),
+    id: text("id").notNull(),
+    name: text("name").notNull(),
+    cron: text("cron").notNull(),
+    timezone: text("timezone").notNull(),
+    type: text("type").notNull(),
+    payload: text("payload").notNull(),
+    jobOptions: text("job_options").notNull(),
+    enabled: integer("enabled").notNull(),
+    /** What to do with fire times missed while nothing ticked: "latest" (default), "all" or "none". */
+    catchUp: text("catch_up").notNull().default("latest"),
+    nextRunAt: integer("next_run_at"),
+    lastRunAt: integer("last_run_at"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    uniqueIndex("schedules_name").on(t.tenantId, t.name),
+    index("schedules_due").on(t.nextRunAt).where(sql`enabled = 1`),
+  ],
+);
+
+/** Each tenant's webhook signing secret; the previous one stays valid through a rotation grace period. */
+export const webhookSecrets = sqliteTable("webhook_secrets", {
+  tenantId: text("tenant_id").primaryKey(),
+  secret: text("secret").notNull(),
+  previousSecret: text("previous_secret"),
+  previousExpiresAt: integer("previous_expires_at"),
+  rotatedAt: integer("rotated_at"),
+  createdAt: integer("created_at").notNull(),
+});
+
+/**
+ * Per-minute counters per tenant and type, upserted once per type per consumer batch. Durations
+ * go into fixed log-scale buckets (upper bounds in ms: 10, 25, 50, 100, 250, 500, 1000, 2500,
+ * 5000, 10000, 30000, +inf) so p50/p95 come from sums, not from scanning jobs.
+ */
+export const metricsMinute = sqliteTable(
+  "metrics_minute",
+  {
+    tenantId: text("tenant_id").notNull(),
+    minute: integer("minute").notNull(),
+    type: text("type").notNull(),
+    started: integer("started").notNull().default(0),
+    succeeded: integer("succeeded").notNull().default(0),
+    failed: integer("failed").notNull().default(0),
+    dead: integer("dead").notNull().default(0),
+    deferred: integer("deferred").notNull().default(0),
+    durationMsSum: integer("duration_ms_sum").notNull().default(0),
+    /** JSON array of 12 bucket counts, in the bound order above. */
+    durationBuckets: text("duration_buckets").notNull().default("[0,0,0,0,0,0,0,0,0,0,0,0]"),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.minute, t.type] })],
+);
+
 export type JobRow = typeof jobs.$inferSelect;
+export type ScheduleRow = typeof schedules.$inferSelect;
+export type WebhookSecretRow = typeof webhookSecrets.$inferSelect;
+export type MetricsMinuteRow = typeof metricsMinute.$inferSelect;
 export type ApiKeyRow = typeof apiKeys.$inferSelect;

@@ -40,7 +40,9 @@ describe("job lifecycle through the real queue and D1", () => {
     expect(list.body.data.map((j) => j.id)).toEqual([job.id]);
 
     // After the replay the attempt count restarts, and the handler fails on attempts 1…3 only.
-    const retried = await call<{ status: string; attempts: number }>("POST", `/v1/jobs/${job.id}/retry`, { token: key });
+    const retried = await call<{ status: string; attempts: number }>("POST", `/v1/jobs/${job.id}/retry`, {
+      token: key,
+    });
     expect(retried.status).toBe(200);
     expect(retried.body).toMatchObject({ status: "queued", attempts: 0 });
     const again = await waitForStatus(key, job.id, ["succeeded", "dead"]);

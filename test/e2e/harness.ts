@@ -1,0 +1,165 @@
+// Starts a real `wrangler dev` (own port, own persisted state) and speaks HTTP to it, as a user would.
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+const ROOT = new URL("../../", import.meta.url).pathname;
+const WRANGLER = join(ROOT, "node_modules/.bin/wrangler");
+
+export type DevServer = {
+  url: string;
+  adminToken: string;
+  /** Everything wrangler dev printed so far (the Worker's JSON logs included). */
+  output(): string;
+  call<T = Record<string, unknown>>(method: string, path: string, options?: CallOptions): Promise<Reply<T>>;
+  newKey(tenant: string): Promise<string>;
+  /** Fires the cron handler once, as Cloudflare's every-minute trigger would. */
+  tick(): Promise<void>;
+  stop(): Promise<void>;
+};
+
+export type CallOptions = { token?: string; body?: unknown; headers?: Record<string, string> };
+export type Reply<T> = { status: number; headers: Headers; body: T };
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startDev(options: { vars?: Record<string, string>; config?: string[] } = {}): Promise<DevServer> {
+  const persistTo = mkdtempSync(join(tmpdir(), "edge-jobs-e2e-"));
+  const port = await freePort();
+  const adminToken = `e2e-admin-${port}`;
+  const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", NO_COLOR: "1" };
+  const configs = (options.config ?? ["wrangler.toml"]).flatMap((c) => ["-c", c]);
+  await run(
+    WRANGLER,
+    ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo, "-c", "wrangler.toml"],
+    {
+      cwd: ROOT,
+      env,
+    },
+  );
+  const vars = { ADMIN_TOKEN: adminToken, ALLOW_PRIVATE_TARGETS: "true", ...options.vars };
+  const args = [
+    "dev",
+    ...configs,
+    "--port",
+    String(port),
+    "--ip",
+    "127.0.0.1",
+    "--inspector-port",
+    String(await freePort()),
+    "--persist-to",
+    persistTo,
+    "--test-scheduled",
+    "--show-interactive-dev-session=false",
+    ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
+  ];
+  const child: ChildProcess = spawn(WRANGLER, args, {
+    cwd: ROOT,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  let output = "";
+  child.stdout?.on("data", (chunk) => {
+    output += chunk;
+  });
+  child.stderr?.on("data", (chunk) => {
+    output += chunk;
+  });
+  const url = `http://127.0.0.1:${port}`;
+
+  const stop = async () => {
+    if (child.exitCode === null && child.pid) {
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      process.kill(-child.pid, "SIGTERM");
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
+      if (child.exitCode === null) process.kill(-child.pid, "SIGKILL");
+    }
+    rmSync(persistTo, { recursive: true, force: true });
+  };
+
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited early:\n${output}`);
+    try {
+      const res = await fetch(`${url}/healthz`);
+      if (res.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`wrangler dev did not answer on ${url}:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+
+  async function call<T>(method: string, path: string, opts: CallOptions = {}): Promise<Reply<T>> {
+    const headers: Record<string, string> = { ...opts.headers };
+    if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+    if (opts.body !== undefined) headers["content-type"] = "application/json";
+    const res = await fetch(`${url}${path}`, {
+      method,
+      headers,
+      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+    });
+    const text = await res.text();
+    let body: unknown = text;
+    try {
+      body = text ? JSON.parse(text) : null;
+    } catch {
+      // not JSON (HTML pages, Prometheus text): keep the text
+    }
+    return { status: res.status, headers: res.headers, body: body as T };
+  }
+
+  return {
+    url,
+    adminToken,
+    output: () => output,
+    call,
+    async newKey(tenant) {
+      const res = await call<{ key: string }>("POST", "/v1/keys", { token: adminToken, body: { tenant, name: "e2e" } });
+      if (res.status !== 201) throw new Error(`could not create a key: ${res.status} ${JSON.stringify(res.body)}`);
+      return res.body.key;
+    },
+    async tick() {
+      const res = await fetch(`${url}/cdn-cgi/handler/scheduled`);
+      if (!res.ok) throw new Error(`scheduled handler answered ${res.status}`);
+    },
+    stop,
+  };
+}
+
+/** Polls a job until it reaches one of `statuses`. */
+export async function waitForJob<T extends { status: string }>(
+  dev: DevServer,
+  token: string,
+  id: string,
+  statuses: string[],
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  while (Date.now() < deadline) {
+    const res = await dev.call<T>("GET", `/v1/jobs/${id}`, { token });
+    last = res.body;
+    if (res.status === 200 && statuses.includes(last.status)) return last;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`job ${id} did not reach ${statuses.join("|")}: ${JSON.stringify(last)}`);
+}
