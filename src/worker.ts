@@ -12,11 +12,11 @@ export function createWorker(options: { jobs: JobDefinition[] }) {
   const app = createApp(registry);
   return {
     fetch: app.fetch,
-    async queue(batch, env) {
+    async queue(batch, env, _ctx) {
       if (batch.queue === DEAD_LETTER_QUEUE) await consumeDeadLetters(batch, env);
       else await consumeJobs(batch, env, registry);
     },
-    async scheduled(controller, env) {
+    async scheduled(controller, env, _ctx) {
       await tick(env, controller.scheduledTime);
     },
   } satisfies ExportedHandler<Env>;
