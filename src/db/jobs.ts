@@ -40,6 +40,7 @@ export function rowToJob(row: JobRow): Job {
     idempotencyKey: row.idempotencyKey,
     flow: options.flow ?? null,
     callbackUrl: row.callbackUrl,
+    callback: parse<Job["callback"]>(row.callbackState, null),
     metadata: parse(row.metadata, {}),
   };
 }

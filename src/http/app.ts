@@ -11,6 +11,7 @@ import { registerDeadRoutes } from "./routes/dead";
 import { registerDocsRoutes } from "./routes/docs";
 import { registerJobRoutes } from "./routes/jobs";
 import { registerKeyRoutes } from "./routes/keys";
+import { registerWebhookSecretRoutes } from "./routes/webhook-secret";
 
 export function createApp(registry: JobRegistry) {
   const app = new OpenAPIHono<AppEnv>({
@@ -46,6 +47,7 @@ export function createApp(registry: JobRegistry) {
   registerJobRoutes(app);
   registerDeadRoutes(app);
   registerKeyRoutes(app);
+  registerWebhookSecretRoutes(app);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {
     type: "http",

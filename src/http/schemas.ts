@@ -72,6 +72,21 @@ export const BatchEnqueueSchema = z
   .strict()
   .openapi("BatchEnqueueRequest");
 
+/** The completion callback's delivery (see src/webhooks/callback-state.ts). */
+const CallbackStateSchema = z
+  .object({
+    status: z.enum(["pending", "delivered", "failed"]),
+    event: z.enum(["job.succeeded", "job.dead"]),
+    webhookId: z.string(),
+    attempts: z.number().int(),
+    lastStatus: z.number().int().nullable(),
+    lastError: z.string().nullable(),
+    lastAttemptAt: z.string().nullable(),
+    nextAttemptAt: z.string().nullable(),
+    deliveredAt: z.string().nullable(),
+  })
+  .openapi("CallbackState");
+
 const JobErrorSchema = z.object({ message: z.string(), name: z.string(), attempt: z.number(), at: z.string() });
 
 export const JobSchema = z
@@ -94,6 +109,7 @@ export const JobSchema = z
     flow: FlowSchema.nullable(),
     callbackUrl: z.string().nullable(),
     metadata: z.record(z.string(), z.string()),
+    callback: CallbackStateSchema.nullable(),
   })
   .openapi("Job");
 

@@ -1,4 +1,5 @@
 // The job domain's shared types: statuses, the public Job shape, per-job options and the queue message.
+import type { CallbackState } from "../webhooks/callback-state";
 
 export const JOB_STATUSES = ["scheduled", "queued", "running", "retrying", "succeeded", "dead", "cancelled"] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -56,6 +57,8 @@ export type Job = {
   flow: FlowSettings | null;
   callbackUrl: string | null;
   metadata: Record<string, string>;
+  /** Delivery state of the completion callback; null until the job finishes with a callbackUrl. */
+  callback: CallbackState | null;
 };
 
 /** A queue message carries ids only: the consumer reads the record from D1. */

@@ -15,6 +15,13 @@ import { describeError, NonRetryableError } from "../jobs/errors";
 import { log as rootLog } from "../jobs/logger";
 import { decideAfterFailure } from "../jobs/state";
 import { type AttemptLogEntry, FINISHED_STATUSES, type JobMessage, type JobOptions } from "../jobs/types";
+import {
+  callbackPendingWrites,
+  deliverCallbacks,
+  enqueueCallbacks,
+  type FinishedJob,
+  isCallbackMessage,
+} from "../webhooks/callbacks";
 import { type AttemptOutcome, runAttempt } from "./run-attempt";
 
 /** A claim outlives the attempt's timeout by this much before another delivery may take the job over. */
@@ -39,9 +46,21 @@ export async function consumeJobs(
   registry: JobRegistry,
   deps: ConsumerDeps = defaultDeps,
 ): Promise<void> {
+  // Completion callbacks share this queue; they are delivered beside the batch's jobs (src/webhooks/callbacks.ts).
+  const callbacks = batch.messages.filter((message) => isCallbackMessage(message.body));
+  const jobMessages = batch.messages.filter((message) => !isCallbackMessage(message.body));
+  await Promise.all([deliverCallbacks(callbacks, env, deps), consumeJobMessages(jobMessages, env, registry, deps)]);
+}
+
+async function consumeJobMessages(
+  batchMessages: readonly Message<unknown>[],
+  env: Env,
+  registry: JobRegistry,
+  deps: ConsumerDeps,
+): Promise<void> {
   const db = openDb(env.DB);
   const now = deps.now();
-  const messages = batch.messages.filter((message) => {
+  const messages = batchMessages.filter((message) => {
     if (isJobMessage(message.body)) return true;
     rootLog.error("malformed queue message acked", { messageId: message.id });
     message.ack();
@@ -142,6 +161,7 @@ export async function consumeJobs(
   const finishedAt = deps.now();
   const writes: Statement[] = [];
   const acks: (() => void)[] = [];
+  const finished: FinishedJob[] = [];
   for (const { work, outcome, jobLog } of outcomes) {
     const { row, attempt, message, options } = work;
     if (outcome.ok) {
@@ -160,6 +180,7 @@ export async function consumeJobs(
         jobLog.info("job succeeded", { status: "succeeded", durationMs: outcome.durationMs });
         message.ack();
       });
+      finished.push({ row, status: "succeeded" });
       continue;
     }
     const decision = decideAfterFailure(outcome.error, attempt, row.maxAttempts, options.backoff, deps.random);
@@ -181,6 +202,7 @@ export async function consumeJobs(
       });
     } else {
       writes.push(deadStatement(db, row.tenantId, row.id, attempt, error, attemptLog, finishedAt));
+      finished.push({ row, status: "dead" });
       acks.push(() => {
         jobLog.error("job dead", {
           status: "dead",
@@ -193,6 +215,8 @@ export async function consumeJobs(
     }
   }
   if (writes.length === 0) return;
+  // Callback state commits with the outcome it reports.
+  writes.push(...callbackPendingWrites(db, finished, finishedAt));
 
   try {
     await db.batch(writes as [Statement, ...Statement[]]);
@@ -203,6 +227,7 @@ export async function consumeJobs(
     return;
   }
   for (const ack of acks) ack();
+  await enqueueCallbacks(env.JOBS_QUEUE, finished, rootLog);
 }
 
 function errorJson(err: unknown, attempt: number, at: number): string {

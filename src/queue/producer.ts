@@ -16,6 +16,7 @@ import {
   MAX_DELAY_SECONDS,
   MAX_QUEUE_DELAY_SECONDS,
 } from "../jobs/types";
+import { refusedTargets } from "../webhooks/enqueue-guard";
 import { PayloadTooLargeError, PayloadValidationError, UnknownJobTypeError } from "./producer-errors";
 
 /**
@@ -58,11 +59,9 @@ export function buildJobRow(input: EnqueueInput, ctx: EnqueueContext, path = "")
     );
   }
 
-  if (input.callbackUrl?.startsWith("http:") && !ctx.allowPrivateTargets) {
-    throw new PayloadValidationError("invalid request", [
-      { path: [path, "callbackUrl"].filter(Boolean).join("."), message: "must be an https URL" },
-    ]);
-  }
+  // An http job's url and any callbackUrl must be public destinations (see src/webhooks/target-guard.ts).
+  const refused = refusedTargets({ ...input, payload }, ctx.allowPrivateTargets, path);
+  if (refused.length > 0) throw new PayloadValidationError("a target URL was refused", refused);
 
   const runAt = input.runAt ? Date.parse(input.runAt) : ctx.now + (input.delaySeconds ?? 0) * 1000;
   if (runAt > ctx.now + MAX_DELAY_SECONDS * 1000) {

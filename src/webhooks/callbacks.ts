@@ -1,0 +1,225 @@
+// Completion callbacks: marked pending with the job's outcome, then delivered (signed) from the jobs queue with retries.
+import { markCallbackPendingStatement, saveCallbackStateStatement } from "../db/callback-state";
+import { openDb } from "../db/client";
+import { loadJobs, rowToJob, type Statement } from "../db/jobs";
+import type { JobRow } from "../db/schema";
+import { describeError } from "../jobs/errors";
+import { newId } from "../jobs/ids";
+import type { Logger } from "../jobs/logger";
+import { log as rootLog } from "../jobs/logger";
+import {
+  afterAttempt,
+  CALLBACK_TIMEOUT_SECONDS,
+  type CallbackEvent,
+  type CallbackState,
+  type DeliveryResult,
+  pendingState,
+} from "./callback-state";
+import { parseRetryAfter } from "./response-policy";
+import { signingSecretsByTenant } from "./secret-store";
+import { webhookHeaders } from "./signing";
+import { checkTarget } from "./target-guard";
+
+/** Shares the jobs queue with job messages; `kind` tells them apart. Carries ids only, like a job message. */
+export type CallbackMessage = { kind: "callback"; tenant: string; id: string };
+
+export function isCallbackMessage(body: unknown): body is CallbackMessage {
+  if (typeof body !== "object" || body === null) return false;
+  const b = body as Record<string, unknown>;
+  return b.kind === "callback" && typeof b.tenant === "string" && typeof b.id === "string";
+}
+
+export type FinishedJob = { row: JobRow; status: "succeeded" | "dead" };
+
+/** When the state write of a delivery batch fails, its messages come back after this delay. */
+const WRITE_FAILURE_RETRY_SECONDS = 10;
+
+const eventOf = (status: FinishedJob["status"]): CallbackEvent =>
+  status === "succeeded" ? "job.succeeded" : "job.dead";
+
+/**
+ * For the consumer's outcome batch: a pending state for each finished job that has a callbackUrl,
+ * committed together with the outcome so a finished job always shows its callback.
+ */
+export function callbackPendingWrites(
+  db: ReturnType<typeof openDb>,
+  finished: FinishedJob[],
+  finishedAt: number,
+): Statement[] {
+  return finished
+    .filter(({ row }) => row.callbackUrl)
+    .map(({ row, status }) =>
+      markCallbackPendingStatement(
+        db,
+        row.tenantId,
+        row.id,
+        status,
+        finishedAt,
+        JSON.stringify(pendingState(eventOf(status), newId("msg", finishedAt))),
+      ),
+    );
+}
+
+/** After the outcome batch committed: one message per pending callback. A failed send leaves the state pending (logged). */
+export async function enqueueCallbacks(queue: Queue, finished: FinishedJob[], log: Logger): Promise<void> {
+  const messages = finished
+    .filter(({ row }) => row.callbackUrl)
+    .map(({ row }) => ({ body: { kind: "callback", tenant: row.tenantId, id: row.id } satisfies CallbackMessage }));
+  if (messages.length === 0) return;
+  try {
+    await queue.sendBatch(messages);
+  } catch (err) {
+    log.error("callback messages not sent; their callbacks stay pending", {
+      jobIds: messages.map((m) => m.body.id),
+      error: describeError(err).message,
+    });
+  }
+}
+
+export type DeliveryDeps = { now: () => number; random: () => number };
+const defaultDeps: DeliveryDeps = { now: Date.now, random: Math.random };
+
+type Delivery = { message: Message<unknown>; row: JobRow & { callbackUrl: string }; state: CallbackState };
+
+/** The consumer's branch for callback messages: deliver each pending callback once, record it, then ack or retry. Never throws. */
+export async function deliverCallbacks(
+  messages: readonly Message<unknown>[],
+  env: Env,
+  deps: DeliveryDeps = defaultDeps,
+): Promise<void> {
+  if (messages.length === 0) return;
+  try {
+    await deliver(messages, env, deps);
+  } catch (err) {
+    rootLog.error("callback delivery batch failed; retried", { error: describeError(err).message });
+    for (const message of messages) message.retry({ delaySeconds: WRITE_FAILURE_RETRY_SECONDS });
+  }
+}
+
+async function deliver(messages: readonly Message<unknown>[], env: Env, deps: DeliveryDeps): Promise<void> {
+  const db = openDb(env.DB);
+  const rows = await loadJobs(
+    db,
+    messages.map((m) => m.body as CallbackMessage),
+  );
+  const rowByKey = new Map(rows.map((row) => [`${row.tenantId}/${row.id}`, row]));
+  const due: Delivery[] = [];
+  const superseded: Delivery[] = [];
+  for (const message of messages) {
+    const body = message.body as CallbackMessage;
+    const row = rowByKey.get(`${body.tenant}/${body.id}`);
+    const state = row?.callbackState ? (JSON.parse(row.callbackState) as CallbackState) : null;
+    // Deleted job, or a duplicate message for a delivery that is already over.
+    if (!row?.callbackUrl || state?.status !== "pending") {
+      message.ack();
+      continue;
+    }
+    const delivery = { message, row: row as Delivery["row"], state };
+    if (row.status === (state.event === "job.succeeded" ? "succeeded" : "dead")) due.push(delivery);
+    else superseded.push(delivery);
+  }
+
+  const now = deps.now();
+  const secrets = await signingSecretsByTenant(db, [...new Set(due.map((d) => d.row.tenantId))], now);
+  const allowPrivate = env.ALLOW_PRIVATE_TARGETS === "true";
+  const attempted = await Promise.all(
+    due.map(async (d) => {
+      const result = await attemptDelivery(d, secrets.get(d.row.tenantId) ?? [], allowPrivate, now);
+      return { ...d, ...afterAttempt(d.state, result, deps.now(), deps.random) };
+    }),
+  );
+  // A job retried by hand before its callback went out: that outcome is gone, so is its callback.
+  const closed = superseded.map((d) => ({
+    ...d,
+    ...afterAttempt(
+      d.state,
+      {
+        ok: false,
+        status: null,
+        error: `superseded: the job is ${d.row.status} again`,
+        final: true,
+        retryAfterSeconds: null,
+      },
+      now,
+      deps.random,
+    ),
+  }));
+
+  const outcomes = [...attempted, ...closed];
+  if (outcomes.length === 0) return;
+  try {
+    const writes: Statement[] = outcomes.map((o) =>
+      saveCallbackStateStatement(db, o.row.tenantId, o.row.id, o.state.webhookId, JSON.stringify(o.state)),
+    );
+    await db.batch(writes as [Statement, ...Statement[]]);
+  } catch (err) {
+    // Not recorded, so not acked: the receivers may see a message again, with the same webhook-id.
+    rootLog.error("callback state write failed; deliveries retried", { error: describeError(err).message });
+    for (const o of outcomes) o.message.retry({ delaySeconds: WRITE_FAILURE_RETRY_SECONDS });
+    return;
+  }
+  for (const o of outcomes) {
+    const fields = {
+      jobId: o.row.id,
+      tenant: o.row.tenantId,
+      webhookId: o.state.webhookId,
+      event: o.state.event,
+      attempts: o.state.attempts,
+      status: o.state.lastStatus,
+    };
+    if (o.retryInSeconds === null) {
+      if (o.state.status === "delivered") rootLog.info("callback delivered", fields);
+      else rootLog.error("callback failed; giving up", { ...fields, error: o.state.lastError });
+      o.message.ack();
+    } else {
+      rootLog.warn("callback failed; retrying", {
+        ...fields,
+        error: o.state.lastError,
+        delaySeconds: o.retryInSeconds,
+      });
+      o.message.retry({ delaySeconds: o.retryInSeconds });
+    }
+  }
+}
+
+/** The callback's body: the same bytes on every attempt of one delivery. */
+export function callbackBody(row: JobRow, event: CallbackEvent): string {
+  const { callback: _state, ...job } = rowToJob(row);
+  return JSON.stringify({ type: event, timestamp: job.finishedAt ?? job.updatedAt, data: job });
+}
+
+async function attemptDelivery(
+  { row, state }: Delivery,
+  secrets: string[],
+  allowPrivate: boolean,
+  now: number,
+): Promise<DeliveryResult> {
+  const target = checkTarget(row.callbackUrl, { allowPrivate });
+  if (!target.ok) {
+    return { ok: false, status: null, error: `target refused: ${target.reason}`, final: true, retryAfterSeconds: null };
+  }
+  const body = callbackBody(row, state.event);
+  const headers = {
+    "content-type": "application/json",
+    "user-agent": "edge-jobs-webhooks/1",
+    ...(await webhookHeaders(secrets, state.webhookId, Math.floor(now / 1000), body)),
+  };
+  const timeout = AbortSignal.timeout(CALLBACK_TIMEOUT_SECONDS * 1000);
+  try {
+    const response = await fetch(target.url, { method: "POST", headers, body, redirect: "manual", signal: timeout });
+    await response.body?.cancel();
+    if (response.status >= 200 && response.status < 300) return { ok: true, status: response.status };
+    return {
+      ok: false,
+      status: response.status,
+      error: `receiver answered ${response.status}`,
+      final: false,
+      retryAfterSeconds: parseRetryAfter(response.headers.get("retry-after"), now),
+    };
+  } catch (err) {
+    const error = timeout.aborted
+      ? `no answer within ${CALLBACK_TIMEOUT_SECONDS}s`
+      : `request failed: ${describeError(err).message}`;
+    return { ok: false, status: null, error, final: false, retryAfterSeconds: null };
+  }
+}

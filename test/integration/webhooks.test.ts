@@ -1,0 +1,189 @@
+// Webhooks inside workerd: the secret routes, the enqueue-time target guard, http job validation, callback state.
+import { createExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import type { Job } from "../../src/jobs/types";
+import { ADMIN_TOKEN, call, enqueue, newTenant, waitForStatus } from "../fixtures/api";
+import { REFUSED_TARGETS } from "../fixtures/refused-targets";
+import worker from "../fixtures/worker";
+
+type Secret = { secret: string; previousSecret: string | null; rotatedAt: string | null };
+type ErrorBody = { error: { code: string; message: string; issues?: { path: string; message: string }[] } };
+
+/** The same Worker with ALLOW_PRIVATE_TARGETS off, as in production (vitest.config turns it on). */
+async function strictCall<T>(method: string, path: string, key: string, body?: unknown) {
+  const res = await worker.fetch(
+    new Request(`http://edge-jobs.test${path}`, {
+      method,
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    }),
+    { ...env, ALLOW_PRIVATE_TARGETS: "false" },
+    createExecutionContext(),
+  );
+  return { status: res.status, body: (await res.json()) as T };
+}
+
+/** A loopback port nothing listens on: a real connection that is refused. */
+const CLOSED_PORT_URL = "http://127.0.0.1:1/hook";
+
+describe("GET and rotate /v1/webhook-secret", () => {
+  it("creates a whsec_ secret on first use and answers the same one after", async () => {
+    const { key } = await newTenant("whs");
+    const first = await call<Secret>("GET", "/v1/webhook-secret", { token: key });
+    expect(first.status).toBe(200);
+    expect(first.body).toEqual({
+      secret: expect.stringMatching(/^whsec_[A-Za-z0-9+/]{43}=$/),
+      previousSecret: null,
+      rotatedAt: null,
+    });
+    const again = await call<Secret>("GET", "/v1/webhook-secret", { token: key });
+    expect(again.body).toEqual(first.body);
+  });
+
+  it("rotates: the old secret becomes previousSecret, and a second rotation moves it along", async () => {
+    const { key } = await newTenant("whs");
+    const original = (await call<Secret>("GET", "/v1/webhook-secret", { token: key })).body;
+    const rotated = await call<Secret>("POST", "/v1/webhook-secret/rotate", { token: key });
+    expect(rotated.status).toBe(200);
+    expect(rotated.body.previousSecret).toBe(original.secret);
+    expect(rotated.body.secret).not.toBe(original.secret);
+    expect(Date.parse(rotated.body.rotatedAt ?? "")).toBeGreaterThan(Date.now() - 60_000);
+    expect((await call<Secret>("GET", "/v1/webhook-secret", { token: key })).body).toEqual(rotated.body);
+    const twice = await call<Secret>("POST", "/v1/webhook-secret/rotate", { token: key });
+    expect(twice.body.previousSecret).toBe(rotated.body.secret);
+  });
+
+  it("keeps tenants apart and refuses the admin token and missing keys", async () => {
+    const a = await newTenant("whs");
+    const b = await newTenant("whs");
+    const secretA = (await call<Secret>("GET", "/v1/webhook-secret", { token: a.key })).body.secret;
+    const secretB = (await call<Secret>("GET", "/v1/webhook-secret", { token: b.key })).body.secret;
+    expect(secretA).not.toBe(secretB);
+    const admin = await call<ErrorBody>("POST", "/v1/webhook-secret/rotate", { token: ADMIN_TOKEN });
+    expect([admin.status, admin.body.error.code]).toEqual([403, "forbidden"]);
+    expect((await call("GET", "/v1/webhook-secret")).status).toBe(401);
+  });
+});
+
+describe("the target guard at enqueue (ALLOW_PRIVATE_TARGETS off)", () => {
+  it.each(REFUSED_TARGETS)("refuses %s as an http job's url and as a callbackUrl, writing nothing", async (url) => {
+    const { key } = await newTenant("guard");
+    const asJob = await strictCall<ErrorBody>("POST", "/v1/jobs", key, { type: "http", payload: { url } });
+    expect(asJob.status).toBe(400);
+    expect(asJob.body.error.code).toBe("invalid_request");
+    expect(asJob.body.error.issues?.map((i) => i.path)).toEqual(["payload.url"]);
+
+    const asCallback = await strictCall<ErrorBody>("POST", "/v1/jobs", key, { type: "test-echo", callbackUrl: url });
+    expect(asCallback.status).toBe(400);
+    expect(asCallback.body.error.issues?.map((i) => i.path)).toEqual(["callbackUrl"]);
+
+    const list = await call<{ data: Job[] }>("GET", "/v1/jobs", { token: key });
+    expect(list.body.data).toEqual([]);
+  });
+
+  it("refuses a whole batch when one item targets a private address", async () => {
+    const { key } = await newTenant("guard");
+    const res = await strictCall<ErrorBody>("POST", "/v1/jobs/batch", key, {
+      jobs: [
+        { type: "http", payload: { url: "https://example.com/ok" } },
+        { type: "http", payload: { url: "http://[::ffff:169.254.169.254]/latest" } },
+      ],
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.error.issues).toEqual([{ path: "jobs.1.payload.url", message: expect.stringMatching(/metadata/) }]);
+    expect((await call<{ data: Job[] }>("GET", "/v1/jobs", { token: key })).body.data).toEqual([]);
+  });
+
+  it("wants https for callbacks and accepts public targets", async () => {
+    const { key } = await newTenant("guard");
+    const plain = await strictCall<ErrorBody>("POST", "/v1/jobs", key, {
+      type: "test-echo",
+      callbackUrl: "http://example.com/hook",
+    });
+    expect(plain.body.error.issues).toEqual([{ path: "callbackUrl", message: "must be an https URL" }]);
+    const ok = await strictCall<Job>("POST", "/v1/jobs", key, {
+      type: "http",
+      payload: { url: "http://example.com/ok" },
+      callbackUrl: "https://example.com/hook",
+      delaySeconds: 3600,
+    });
+    expect(ok.status).toBe(202);
+    await call("POST", `/v1/jobs/${ok.body.id}/cancel`, { token: key });
+  });
+});
+
+describe("the http job's payload", () => {
+  it.each([
+    [{ url: "https://example.com", method: "GET", body: "x" }, "payload.body"],
+    [{ url: "https://example.com", headers: { "x-bad": "a\r\nb" } }, "payload.headers.x-bad"],
+    [{ url: "https://example.com", headers: { "bad header": "a" } }, "payload.headers.bad header"],
+    [{ url: "https://example.com", timeoutSeconds: 0 }, "payload.timeoutSeconds"],
+    [{ url: "https://example.com", method: "TRACE" }, "payload.method"],
+    [{ url: "nope" }, "payload.url"],
+    [{ url: "https://example.com", extra: 1 }, "payload"],
+  ])("refuses %j at %s", async (payload, path) => {
+    const { key } = await newTenant("httpv");
+    const res = await call<ErrorBody>("POST", "/v1/jobs", { token: key, body: { type: "http", payload } });
+    expect(res.status).toBe(400);
+    expect(res.body.error.issues?.map((i) => i.path)).toContain(path);
+  });
+
+  it("is flow-keyed by destination host when no flow is given, and keeps an explicit flow", async () => {
+    const { key } = await newTenant("httpv");
+    const derived = await enqueue(key, {
+      type: "http",
+      payload: { url: "https://api.example.com:8443/x" },
+      delaySeconds: 3600,
+    });
+    expect(derived.flow).toEqual({ key: "http:api.example.com:8443", concurrency: 10 });
+    expect(derived.callback).toBeNull();
+    const explicit = await enqueue(key, {
+      type: "http",
+      payload: { url: "https://api.example.com/x" },
+      flow: { key: "mine", concurrency: 2 },
+      delaySeconds: 3600,
+    });
+    expect(explicit.flow).toEqual({ key: "mine", concurrency: 2 });
+  });
+});
+
+describe("http job and callback against a closed port (a real refused connection)", () => {
+  it("retries a network error, then goes dead when attempts run out", async () => {
+    const { key } = await newTenant("httpnet");
+    const job = await enqueue(key, {
+      type: "http",
+      payload: { url: CLOSED_PORT_URL, timeoutSeconds: 5 },
+      maxAttempts: 2,
+      backoff: { type: "fixed", delaySeconds: 0 },
+    });
+    const done = await waitForStatus(key, job.id, ["succeeded", "dead"]);
+    expect(done.status).toBe("dead");
+    expect(done.attempts).toBe(2);
+    expect(done.attemptLog[0]?.error?.message).toMatch(/^request failed/);
+  });
+
+  it("records a failed callback attempt on the job and schedules the next one", async () => {
+    const { key } = await newTenant("cbnet");
+    const job = await enqueue(key, { type: "test-echo", payload: { value: 1 }, callbackUrl: CLOSED_PORT_URL });
+    await waitForStatus(key, job.id, ["succeeded"]);
+    const deadline = Date.now() + 15_000;
+    let seen = (await call<Job>("GET", `/v1/jobs/${job.id}`, { token: key })).body;
+    while (Date.now() < deadline && (seen.callback?.attempts ?? 0) < 1) {
+      await new Promise((r) => setTimeout(r, 100));
+      seen = (await call<Job>("GET", `/v1/jobs/${job.id}`, { token: key })).body;
+    }
+    expect(seen.callback).toMatchObject({
+      status: "pending",
+      event: "job.succeeded",
+      webhookId: expect.stringMatching(/^msg_/),
+      attempts: 1,
+      lastStatus: null,
+      lastError: expect.stringMatching(/^request failed/),
+      deliveredAt: null,
+    });
+    expect(Date.parse(seen.callback?.nextAttemptAt ?? "")).toBeGreaterThan(
+      Date.parse(seen.callback?.lastAttemptAt ?? ""),
+    );
+  });
+});
