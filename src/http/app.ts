@@ -11,6 +11,7 @@ import { registerDeadRoutes } from "./routes/dead";
 import { registerDocsRoutes } from "./routes/docs";
 import { registerJobRoutes } from "./routes/jobs";
 import { registerKeyRoutes } from "./routes/keys";
+import { registerMetricsRoutes } from "./routes/metrics";
 import { registerWebhookSecretRoutes } from "./routes/webhook-secret";
 
 export function createApp(registry: JobRegistry) {
@@ -47,6 +48,7 @@ export function createApp(registry: JobRegistry) {
   registerJobRoutes(app);
   registerDeadRoutes(app);
   registerKeyRoutes(app);
+  registerMetricsRoutes(app);
   registerWebhookSecretRoutes(app);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {

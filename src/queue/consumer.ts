@@ -9,12 +9,14 @@ import {
   type Statement,
   succeedStatement,
 } from "../db/jobs";
+import { counterUpsertStatements } from "../db/metrics";
 import type { JobRow } from "../db/schema";
 import type { JobDefinition, JobRegistry } from "../jobs/define-job";
 import { describeError, NonRetryableError } from "../jobs/errors";
 import { log as rootLog } from "../jobs/logger";
 import { decideAfterFailure } from "../jobs/state";
 import { type AttemptLogEntry, FINISHED_STATUSES, type JobMessage, type JobOptions } from "../jobs/types";
+import { createTally, minuteOf } from "../metrics/tally";
 import {
   callbackPendingWrites,
   deliverCallbacks,
@@ -76,6 +78,7 @@ async function consumeJobMessages(
 
   const runnable: Work[] = [];
   const earlyWrites: Statement[] = [];
+  const earlyTally = createTally();
   for (const message of messages) {
     const body = message.body as JobMessage;
     const row = rowByKey.get(`${body.tenant}/${body.id}`);
@@ -103,6 +106,7 @@ async function consumeJobMessages(
         deadStatement(db, row.tenantId, row.id, null, errorJson(error, row.attempts, now), row.attemptLog, now),
       );
       jobLog.error("job dead", { type: row.type, status: "dead", reason: error.message });
+      earlyTally.deadWithoutAttempt(row.tenantId, row.type);
       message.ack();
       continue;
     }
@@ -113,7 +117,8 @@ async function consumeJobMessages(
   const claims = runnable.map(({ row, options }) =>
     claimStatement(db, row, now, now + options.timeoutSeconds * 1000 + LEASE_SLACK_MS),
   );
-  const statements = [...earlyWrites, ...claims];
+  // Metrics counters ride in the same batch (src/db/metrics.ts); their results come after the claims'.
+  const statements = [...earlyWrites, ...claims, ...counterUpsertStatements(db, earlyTally.entries(), minuteOf(now))];
   let claimResults: { id: string; attempts: number }[][] = [];
   if (statements.length > 0) {
     try {
@@ -162,6 +167,7 @@ async function consumeJobMessages(
   const writes: Statement[] = [];
   const acks: (() => void)[] = [];
   const finished: FinishedJob[] = [];
+  const tally = createTally();
   for (const { work, outcome, jobLog } of outcomes) {
     const { row, attempt, message, options } = work;
     if (outcome.ok) {
@@ -181,6 +187,7 @@ async function consumeJobMessages(
         message.ack();
       });
       finished.push({ row, status: "succeeded" });
+      tally.attempt(row.tenantId, row.type, "succeeded", outcome.durationMs);
       continue;
     }
     const decision = decideAfterFailure(outcome.error, attempt, row.maxAttempts, options.backoff, deps.random);
@@ -200,9 +207,11 @@ async function consumeJobMessages(
         });
         message.retry({ delaySeconds: decision.delaySeconds });
       });
+      tally.attempt(row.tenantId, row.type, "failed", outcome.durationMs);
     } else {
       writes.push(deadStatement(db, row.tenantId, row.id, attempt, error, attemptLog, finishedAt));
       finished.push({ row, status: "dead" });
+      tally.attempt(row.tenantId, row.type, "dead", outcome.durationMs);
       acks.push(() => {
         jobLog.error("job dead", {
           status: "dead",
@@ -217,6 +226,8 @@ async function consumeJobMessages(
   if (writes.length === 0) return;
   // Callback state commits with the outcome it reports.
   writes.push(...callbackPendingWrites(db, finished, finishedAt));
+  // One counters upsert per (tenant, type), committed with the outcomes it counts.
+  writes.push(...counterUpsertStatements(db, tally.entries(), minuteOf(finishedAt)));
 
   try {
     await db.batch(writes as [Statement, ...Statement[]]);
