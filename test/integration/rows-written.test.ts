@@ -1,7 +1,7 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { meterD1 } from "../../src/db/meter";
+import { meterD1 } from "../../src/metering/d1";
 import { createRegistry } from "../../src/jobs/define-job";
 import type { JobMessage } from "../../src/jobs/types";
 import { consumeJobs } from "../../src/queue/consumer";

@@ -1,0 +1,30 @@
+// Runs one Worker invocation on metered bindings and logs what it used, so any workload's bill can be
+// read off the logs (bench/ sums these lines): D1 rows, queue message outcomes, Durable Object requests.
+import { log } from "../jobs/logger";
+import { meterD1 } from "./d1";
+import { meterNamespace } from "./durable-objects";
+import type { QueueUsage } from "./queue";
+
+export async function metered<T>(
+  label: Record<string, string>,
+  env: Env,
+  run: (env: Env) => Promise<T>,
+  queueUsage?: QueueUsage,
+): Promise<T> {
+  const d1 = meterD1(env.DB);
+  const gates = meterNamespace(env.KEY_GATE);
+  const started = Date.now();
+  try {
+    return await run({ ...env, DB: d1.d1, KEY_GATE: gates.namespace });
+  } finally {
+    log.info("invocation", {
+      ...label,
+      durationMs: Date.now() - started,
+      d1RowsWritten: d1.usage.rowsWritten,
+      d1RowsRead: d1.usage.rowsRead,
+      d1Statements: d1.usage.statements,
+      doRequests: gates.usage.requests,
+      ...(queueUsage ?? {}),
+    });
+  }
+}
