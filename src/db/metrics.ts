@@ -1,0 +1,135 @@
+// Metrics queries: the per-minute counter upserts, and the cheap reads behind /v1/metrics (indexes and bounded ranges only).
+import { and, eq, gte, sql } from "drizzle-orm";
+import { idFloor } from "../jobs/ids";
+import { BUCKET_BOUNDS_MS, parseBuckets } from "../metrics/buckets";
+import type { JobState, MinuteRow, StateCount } from "../metrics/snapshot";
+import type { TallyEntry } from "../metrics/tally";
+import type { Db } from "./client";
+import type { Statement } from "./jobs";
+import { metricsMinute } from "./schema";
+
+/** Adds JSON bucket arrays element by element inside the upsert, so concurrent consumers never lose a count. */
+const mergedBuckets = sql.raw(
+  `json_array(${BUCKET_BOUNDS_MS.map(
+    (_, i) =>
+      `coalesce(json_extract("duration_buckets", '$[${i}]'), 0) + coalesce(json_extract(excluded."duration_buckets", '$[${i}]'), 0)`,
+  ).join(", ")})`,
+);
+
+const plus = (column: string) => sql.raw(`"${column}" + excluded."${column}"`);
+
+/** One upsert per (tenant, type): a new minute inserts its row, later batches of that minute add to it. */
+export function counterUpsertStatements(db: Db, entries: TallyEntry[], minute: number): Statement[] {
+  return entries.map(({ tenant, type, counters }) =>
+    db
+      .insert(metricsMinute)
+      .values({
+        tenantId: tenant,
+        minute,
+        type,
+        started: counters.started,
+        succeeded: counters.succeeded,
+        failed: counters.failed,
+        dead: counters.dead,
+        deferred: counters.deferred,
+        durationMsSum: counters.durationMsSum,
+        durationBuckets: JSON.stringify(counters.buckets),
+      })
+      .onConflictDoUpdate({
+        target: [metricsMinute.tenantId, metricsMinute.minute, metricsMinute.type],
+        set: {
+          started: plus("started"),
+          succeeded: plus("succeeded"),
+          failed: plus("failed"),
+          dead: plus("dead"),
+          deferred: plus("deferred"),
+          durationMsSum: plus("duration_ms_sum"),
+          durationBuckets: mergedBuckets,
+        },
+      }),
+  );
+}
+
+/** A tenant's counter rows from `fromMinute` on: a primary-key range read, one row per type per minute. */
+export async function readMinuteRows(db: Db, tenant: string, fromMinute: number): Promise<MinuteRow[]> {
+  const rows = await db
+    .select()
+    .from(metricsMinute)
+    .where(and(eq(metricsMinute.tenantId, tenant), gte(metricsMinute.minute, fromMinute)));
+  return rows.map((row) => ({
+    minute: row.minute,
+    type: row.type,
+    started: row.started,
+    succeeded: row.succeeded,
+    failed: row.failed,
+    dead: row.dead,
+    deferred: row.deferred,
+    durationMsSum: row.durationMsSum,
+    buckets: parseBuckets(row.durationBuckets),
+  }));
+}
+
+export type StateReadOptions = {
+  now: number;
+  /** Queued and running jobs are counted among the ids created this far back (plus the watched ones). */
+  windowMs: number;
+  /** No count reads more than this many rows; past it the count stops there. */
+  cap: number;
+};
+
+type CountRow = { type: string; state: JobState; count: number; oldest_at: number | null };
+
+/**
+ * Every state count in one round trip, each from an index or a bounded range, never a scan of
+ * the tenant's jobs: dead, retrying and scheduled through their partial indexes (INDEXED BY makes
+ * a plan without the index an error instead of a silent scan); queued and running from the last
+ * `windowMs` of ids (the primary key is (tenant, time-sortable id)) plus the outbox-watched older ones.
+ */
+export async function readStateCounts(
+  d1: D1Database,
+  tenant: string,
+  options: StateReadOptions,
+): Promise<StateCount[]> {
+  const { now, cap } = options;
+  const floor = idFloor("job", now - options.windowMs);
+  // The status is a literal, not a parameter: SQLite only uses a partial index when the query's terms match its WHERE.
+  const byIndex = (index: string, state: "dead" | "retrying" | "scheduled") =>
+    d1
+      .prepare(
+        `SELECT type, '${state}' AS state, count(*) AS count, NULL AS oldest_at FROM (
+           SELECT type FROM jobs INDEXED BY ${index} WHERE status = '${state}' AND tenant_id = ?1 LIMIT ?2
+         ) GROUP BY type`,
+      )
+      .bind(tenant, cap);
+  const liveState = "CASE WHEN status = 'running' THEN 'running' WHEN run_at <= ?3 THEN 'ready' ELSE 'delayed' END";
+  const recent = d1
+    .prepare(
+      `SELECT type, ${liveState} AS state, count(*) AS count, min(run_at) AS oldest_at FROM (
+         SELECT type, status, run_at FROM jobs WHERE tenant_id = ?1 AND id >= ?2 ORDER BY id LIMIT ?4
+       ) WHERE status IN ('queued', 'running') GROUP BY 1, 2`,
+    )
+    .bind(tenant, floor, now, cap);
+  const watched = d1
+    .prepare(
+      `SELECT type, ${liveState} AS state, count(*) AS count, min(run_at) AS oldest_at FROM (
+         SELECT type, status, run_at FROM jobs INDEXED BY jobs_outbox
+         WHERE outbox = 1 AND status IN ('queued', 'running') AND tenant_id = ?1 AND id < ?2 LIMIT ?4
+       ) GROUP BY 1, 2`,
+    )
+    .bind(tenant, floor, now, cap);
+  const results = await d1.batch<CountRow>([
+    byIndex("jobs_dead", "dead"),
+    byIndex("jobs_retrying", "retrying"),
+    byIndex("jobs_scheduled_due", "scheduled"),
+    recent,
+    watched,
+  ]);
+  return results.flatMap((result) =>
+    result.results.map((row) => ({
+      type: row.type,
+      state: row.state,
+      count: Number(row.count),
+      oldestAt: row.oldest_at == null ? null : Number(row.oldest_at),
+    })),
+  );
+}

@@ -1,0 +1,225 @@
+// /v1/metrics and /metrics over the real queue, consumer and D1: values match a known workload.
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { openDb } from "../../src/db/client";
+import { insertJob, type NewJob, type Statement } from "../../src/db/jobs";
+import { counterUpsertStatements } from "../../src/db/metrics";
+import { newId } from "../../src/jobs/ids";
+import { createTally, minuteOf } from "../../src/metrics/tally";
+import { call, enqueue, newTenant, waitForStatus } from "../fixtures/api";
+
+type TypeMetrics = {
+  depth: number;
+  oldestAgeSeconds: number;
+  running: number;
+  retrying: number;
+  dead: number;
+  scheduled: number;
+  throughputPerMinute: number;
+  retryRate: number;
+  failureRate: number;
+  durationMs: { p50: number | null; p95: number | null };
+  window: { started: number; succeeded: number; failed: number; dead: number; deferred: number };
+};
+type Metrics = TypeMetrics & { windowMinutes: number; byType: Record<string, TypeMetrics>; queue: unknown };
+
+async function metrics(key: string): Promise<Metrics> {
+  const res = await call<Metrics>("GET", "/v1/metrics", { token: key });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  return res.body;
+}
+
+async function prometheus(key: string): Promise<string> {
+  const res = await exportsFetch("/metrics", key);
+  expect(res.status).toBe(200);
+  expect(res.headers.get("content-type")).toContain("text/plain; version=0.0.4");
+  return res.text();
+}
+
+async function exportsFetch(path: string, key: string) {
+  const { exports } = await import("cloudflare:workers");
+  return exports.default.fetch(
+    new Request(`http://edge-jobs.test${path}`, { headers: { authorization: `Bearer ${key}` } }),
+  );
+}
+
+/** The value of one Prometheus sample whose labels include all of `labels`. */
+function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
+  for (const line of text.split("\n")) {
+    const match = /^([a-z_:]+)\{([^}]*)\} (\S+)$/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const have = Object.fromEntries([...(match[2] ?? "").matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    if (Object.entries(labels).every(([k, v]) => have[k] === v)) return Number(match[3]);
+  }
+  return undefined;
+}
+
+/** A job row written straight to D1 with no queue message: the state a lost message or a busy queue leaves. */
+function strandedRow(tenant: string, status: string, createdAt: number, extra: Partial<NewJob> = {}): NewJob {
+  return {
+    tenantId: tenant,
+    id: newId("job", createdAt),
+    type: "test-echo",
+    status,
+    payload: "{}",
+    attempts: 0,
+    maxAttempts: 5,
+    options: JSON.stringify({ backoff: { type: "fixed", delaySeconds: 0 }, timeoutSeconds: 60 }),
+    runAt: createdAt,
+    createdAt,
+    updatedAt: createdAt,
+    metadata: "{}",
+    ...extra,
+  };
+}
+
+describe("metrics", () => {
+  it("match a known workload: n succeeded, m dead, k retried", async () => {
+    const { key, tenant } = await newTenant("metrics");
+    const n = 3;
+    const flakyJobs = 2; // each fails once (k = 2 retries), then succeeds
+    const m = 2;
+    const jobs = [
+      ...(await Promise.all(
+        Array.from({ length: n }, (_, i) => enqueue(key, { type: "test-echo", payload: { value: i } })),
+      )),
+      ...(await Promise.all(
+        Array.from({ length: flakyJobs }, () => enqueue(key, { type: "test-flaky", payload: { failTimes: 1 } })),
+      )),
+      ...(await Promise.all(Array.from({ length: m }, () => enqueue(key, { type: "test-poison", payload: {} })))),
+    ];
+    // Waiting jobs: one held by the queue's delay, one past the queue's 12 h limit (a scheduled row).
+    await enqueue(key, { type: "test-echo", payload: {}, delaySeconds: 600 });
+    await enqueue(key, { type: "test-echo", payload: {}, delaySeconds: 13 * 3600 });
+    for (const job of jobs) await waitForStatus(key, job.id, ["succeeded", "dead"]);
+
+    const body = await metrics(key);
+    const succeeded = n + flakyJobs;
+    const k = flakyJobs;
+    expect(body).toMatchObject({
+      depth: 0,
+      running: 0,
+      retrying: 0,
+      dead: m,
+      scheduled: 2,
+      windowMinutes: 15,
+      window: { started: succeeded + k + m, succeeded, failed: k, dead: m, deferred: 0 },
+    });
+    expect(body.throughputPerMinute).toBeCloseTo((succeeded + m) / 15, 3);
+    expect(body.retryRate).toBeCloseTo(k / (succeeded + k + m), 4);
+    expect(body.failureRate).toBeCloseTo(m / (succeeded + m), 4);
+    expect(body.durationMs.p50).not.toBeNull();
+    expect(body.byType["test-flaky"]).toMatchObject({
+      window: { started: 4, succeeded: 2, failed: 2, dead: 0, deferred: 0 },
+      retryRate: 0.5,
+      failureRate: 0,
+    });
+    expect(body.byType["test-poison"]).toMatchObject({ dead: m, failureRate: 1, window: { dead: m, started: m } });
+    expect(body.byType["test-echo"]).toMatchObject({ scheduled: 2, dead: 0, window: { succeeded: n } });
+
+    // The Prometheus text carries the same numbers, per tenant and per type.
+    const text = await prometheus(key);
+    expect(sample(text, "edge_jobs_dead", { tenant })).toBe(m);
+    expect(sample(text, "edge_jobs_scheduled", { tenant })).toBe(2);
+    expect(sample(text, "edge_jobs_window_events", { tenant, event: "succeeded" })).toBe(succeeded);
+    expect(sample(text, "edge_jobs_window_events", { tenant, event: "failed" })).toBe(k);
+    expect(sample(text, "edge_jobs_type_dead", { tenant, type: "test-poison" })).toBe(m);
+    expect(sample(text, "edge_jobs_retry_rate", { tenant })).toBe(body.retryRate);
+
+    // Another tenant sees none of it.
+    const other = await newTenant("metrics-other");
+    expect(await metrics(other.key)).toMatchObject({ dead: 0, scheduled: 0, window: { started: 0 }, byType: {} });
+  });
+
+  it("estimate p50 and p95 from the duration buckets", async () => {
+    const { key } = await newTenant("metrics-durations");
+    // 300 ms falls in the (250, 500] bucket; the echo job in the first one, (0, 10].
+    const slow = await Promise.all(
+      Array.from({ length: 4 }, () => enqueue(key, { type: "test-sleep", payload: { ms: 300 } })),
+    );
+    for (const job of slow) expect((await waitForStatus(key, job.id, ["succeeded", "dead"])).status).toBe("succeeded");
+    const body = await metrics(key);
+    const { p50, p95 } = body.durationMs;
+    expect(p50).toBeGreaterThan(250);
+    expect(p50).toBeLessThanOrEqual(500);
+    expect(p95).toBeGreaterThanOrEqual(p50 as number);
+    expect(p95).toBeLessThanOrEqual(500);
+  });
+
+  it("count depth, oldest age and running from recent ids and watched rows", async () => {
+    const { key, tenant } = await newTenant("metrics-depth");
+    const db = openDb(env.DB);
+    const now = Date.now();
+    const rows = [
+      // Queued two minutes ago and never consumed: the depth, and the oldest age.
+      strandedRow(tenant, "queued", now - 120_000),
+      strandedRow(tenant, "queued", now - 30_000),
+      // Created three hours ago, re-queued by hand: outside the recent window but watched by the outbox index.
+      strandedRow(tenant, "queued", now - 3 * 3600_000, { runAt: now - 60_000, outbox: 1 }),
+      strandedRow(tenant, "running", now - 10_000, { attempts: 1, leaseUntil: now + 60_000 }),
+      strandedRow(tenant, "retrying", now - 10_000, { attempts: 1, runAt: now + 60_000 }),
+    ];
+    for (const row of rows) await insertJob(db, row).run();
+
+    const body = await metrics(key);
+    expect(body).toMatchObject({ depth: 3, running: 1, retrying: 1, scheduled: 0, dead: 0 });
+    expect(body.oldestAgeSeconds).toBeGreaterThanOrEqual(120);
+    expect(body.oldestAgeSeconds).toBeLessThan(180);
+    expect(body.byType["test-echo"]).toMatchObject({ depth: 3, running: 1, retrying: 1 });
+  });
+
+  it("answer the contract's errors without a tenant key", async () => {
+    expect((await call("GET", "/v1/metrics")).status).toBe(401);
+    expect((await call("GET", "/metrics")).status).toBe(401);
+    const admin = await call<{ error: { code: string } }>("GET", "/v1/metrics", { token: "test-admin-token" });
+    expect(admin.status).toBe(403);
+    expect(admin.body.error.code).toBe("forbidden");
+  });
+});
+
+describe("metrics counters in D1", () => {
+  it("add up across batches in one row per (tenant, minute, type), one row written per upsert", async () => {
+    const db = openDb(env.DB);
+    const tenant = `counters-${Date.now().toString(36)}`;
+    const minute = minuteOf(Date.now());
+    const tally = createTally();
+    tally.attempt(tenant, "a", "succeeded", 7);
+    tally.attempt(tenant, "a", "failed", 300);
+    tally.deadWithoutAttempt(tenant, "b");
+    const written: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      const results = (await db.batch(
+        counterUpsertStatements(db, tally.entries(), minute) as [Statement, ...Statement[]],
+      )) as unknown as D1Result[];
+      written.push(...results.map((r) => r.meta.rows_written));
+    }
+    const rows = await env.DB.prepare(
+      "SELECT type, started, succeeded, failed, dead, duration_ms_sum, duration_buckets FROM metrics_minute WHERE tenant_id = ? ORDER BY type",
+    )
+      .bind(tenant)
+      .all();
+    expect(rows.results).toEqual([
+      {
+        type: "a",
+        started: 4,
+        succeeded: 2,
+        failed: 2,
+        dead: 0,
+        duration_ms_sum: 614,
+        duration_buckets: "[2,0,0,0,0,2,0,0,0,0,0,0]",
+      },
+      {
+        type: "b",
+        started: 0,
+        succeeded: 0,
+        failed: 0,
+        dead: 2,
+        duration_ms_sum: 0,
+        duration_buckets: "[0,0,0,0,0,0,0,0,0,0,0,0]",
+      },
+    ]);
+    console.info(JSON.stringify({ counterUpsertRowsWritten: written }));
+    // WITHOUT ROWID and no secondary index: an insert or an update of a counter row writes one row.
+    expect(written).toEqual([1, 1, 1, 1]);
+  });
+});
