@@ -7,6 +7,7 @@ export default defineConfig({
   test: {
     // Logs of passing tests are noise; a failing test still shows its Worker's JSON logs.
     silent: "passed-only",
+    reporters: ["default", "./test/summary-reporter.ts"],
     projects: [
       {
         plugins: [
