@@ -13,3 +13,4 @@ export default {
 export { KeyGate } from "./gate/key-gate";
 export { defineJob } from "./jobs/define-job";
 export { NonRetryableError, RetryAfterError } from "./jobs/errors";
+export { defineSchedule } from "./scheduler/define-schedule";

@@ -3,12 +3,16 @@ import { createApp } from "./http/app";
 import { createRegistry, type JobDefinition } from "./jobs/define-job";
 import { consumeJobs } from "./queue/consumer";
 import { consumeDeadLetters } from "./queue/dlq-consumer";
+import { declaredScheduleSync } from "./scheduler/declared-schedules";
+import { checkDeclaredSchedules, type DeclaredSchedule } from "./scheduler/define-schedule";
 import { tick } from "./scheduler/tick";
 
 export const DEAD_LETTER_QUEUE = "jobs-dlq";
 
-export function createWorker(options: { jobs: JobDefinition[] }) {
+export function createWorker(options: { jobs: JobDefinition[]; schedules?: DeclaredSchedule[] }) {
   const registry = createRegistry(options.jobs);
+  checkDeclaredSchedules(options.schedules ?? [], registry);
+  const syncDeclared = declaredScheduleSync(options.schedules ?? []);
   const app = createApp(registry);
   return {
     fetch: app.fetch,
@@ -17,7 +21,7 @@ export function createWorker(options: { jobs: JobDefinition[] }) {
       else await consumeJobs(batch, env, registry);
     },
     async scheduled(controller, env, _ctx) {
-      await tick(env, controller.scheduledTime);
+      await tick(env, controller.scheduledTime, { registry, syncDeclared });
     },
   } satisfies ExportedHandler<Env>;
 }

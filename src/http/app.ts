@@ -12,6 +12,7 @@ import { registerDocsRoutes } from "./routes/docs";
 import { registerJobRoutes } from "./routes/jobs";
 import { registerKeyRoutes } from "./routes/keys";
 import { registerMetricsRoutes } from "./routes/metrics";
+import { registerScheduleRoutes } from "./routes/schedules";
 import { registerWebhookSecretRoutes } from "./routes/webhook-secret";
 
 export function createApp(registry: JobRegistry) {
@@ -49,6 +50,7 @@ export function createApp(registry: JobRegistry) {
   registerDeadRoutes(app);
   registerKeyRoutes(app);
   registerMetricsRoutes(app);
+  registerScheduleRoutes(app);
   registerWebhookSecretRoutes(app);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {

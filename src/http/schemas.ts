@@ -1,5 +1,6 @@
 // Request and response schemas: the same definitions validate requests and generate /openapi.json.
 import { z } from "@hono/zod-openapi";
+import { CATCH_UP_MODES, canonicalTimezone, cronProblem } from "../jobs/cron";
 import { JOB_STATUSES, MAX_DELAY_SECONDS, MAX_QUEUE_DELAY_SECONDS } from "../jobs/types";
 
 export const ErrorSchema = z
@@ -178,4 +179,116 @@ export const KeyIdParam = z.object({
     .string()
     .max(100)
     .openapi({ param: { name: "id", in: "path" } }),
+});
+
+// ---- schedules (recurring jobs) ----
+
+const CronSchema = z
+  .string()
+  .min(1)
+  .max(200)
+  .superRefine((cron, ctx) => {
+    const problem = cronProblem(cron);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  })
+  .openapi({ description: "5-field cron: minute hour day-of-month month day-of-week", example: "0 9 * * 1-5" });
+
+const TimezoneSchema = z
+  .string()
+  .min(1)
+  .max(100)
+  .refine((tz) => canonicalTimezone(tz) !== null, "unknown IANA time zone")
+  .openapi({ description: "IANA time zone; DST handled", example: "Europe/Berlin" });
+
+const CatchUpSchema = z.enum(CATCH_UP_MODES).openapi({
+  description: "missed fire times after downtime: only the most recent (latest, default), all, or none",
+});
+
+/** The enqueue options each fire uses; the same rules as POST /v1/jobs. */
+export const ScheduleJobOptionsSchema = z
+  .object({
+    maxAttempts: EnqueueSchema.shape.maxAttempts,
+    backoff: EnqueueSchema.shape.backoff,
+    timeoutSeconds: EnqueueSchema.shape.timeoutSeconds,
+    flow: EnqueueSchema.shape.flow,
+    callbackUrl: EnqueueSchema.shape.callbackUrl,
+    metadata: EnqueueSchema.shape.metadata,
+  })
+  .strict()
+  .openapi("ScheduleJobOptions");
+
+export type ScheduleJobOptions = z.infer<typeof ScheduleJobOptionsSchema>;
+
+const ScheduleNameSchema = z.string().trim().min(1).max(100);
+
+export const CreateScheduleSchema = z
+  .object({
+    name: ScheduleNameSchema,
+    cron: CronSchema,
+    timezone: TimezoneSchema.default("UTC"),
+    type: z.string().min(1).max(100),
+    payload: z.unknown().optional().openapi({ description: "validated by the job type's schema; default {}" }),
+    jobOptions: ScheduleJobOptionsSchema.default({}),
+    enabled: z.boolean().default(true),
+    catchUp: CatchUpSchema.default("latest"),
+  })
+  .strict()
+  .openapi("CreateScheduleRequest");
+
+export type CreateScheduleInput = z.infer<typeof CreateScheduleSchema>;
+
+export const UpdateScheduleSchema = z
+  .object({
+    name: ScheduleNameSchema.optional(),
+    cron: CronSchema.optional(),
+    timezone: TimezoneSchema.optional(),
+    type: z.string().min(1).max(100).optional(),
+    payload: z.unknown().optional(),
+    jobOptions: ScheduleJobOptionsSchema.optional(),
+    enabled: z.boolean().optional(),
+    catchUp: CatchUpSchema.optional(),
+  })
+  .strict()
+  .refine((patch) => Object.keys(patch).length > 0, "give at least one field to change")
+  .openapi("UpdateScheduleRequest");
+
+export type UpdateScheduleInput = z.infer<typeof UpdateScheduleSchema>;
+
+export const ScheduleSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    cron: z.string(),
+    timezone: z.string(),
+    type: z.string(),
+    payload: z.unknown(),
+    jobOptions: ScheduleJobOptionsSchema,
+    enabled: z.boolean(),
+    catchUp: CatchUpSchema,
+    nextRunAt: z.string().nullable().openapi({ description: "the next fire time; null while paused" }),
+    lastRunAt: z.string().nullable().openapi({ description: "the latest fire time that made a job" }),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .openapi("Schedule");
+
+export type Schedule = z.infer<typeof ScheduleSchema>;
+
+export const SchedulePageSchema = z
+  .object({ data: z.array(ScheduleSchema), nextCursor: z.string().nullable() })
+  .openapi("SchedulePage");
+
+export const ListSchedulesQuery = z.object({
+  limit: LimitSchema,
+  cursor: z
+    .string()
+    .regex(/^sch_[0-9A-Z]{26}$/, "not a cursor from a previous page")
+    .optional(),
+});
+
+export const ScheduleIdParam = z.object({
+  id: z
+    .string()
+    .max(100)
+    .openapi({ param: { name: "id", in: "path" }, example: "sch_01J…" }),
 });

@@ -1,66 +1,91 @@
-// The every-minute tick: release due delayed jobs into the queue and re-send messages that were lost.
+// The every-minute tick: fire due schedules, release due delayed jobs, re-send lost messages, prune old jobs.
 import { listTenants } from "../db/api-keys";
 import { openDb } from "../db/client";
-import {
-  findDueScheduled,
-  findStrandedFresh,
-  findStrandedWatched,
-  markResentStatement,
-  releaseScheduledStatement,
-  type Statement,
-} from "../db/jobs";
-import type { JobRow } from "../db/schema";
+import type { JobRegistry } from "../jobs/define-job";
+import { describeError } from "../jobs/errors";
 import { log } from "../jobs/logger";
 import type { JobMessage } from "../jobs/types";
-import { RESCUE_WINDOW_MS, sendMessages } from "../queue/producer";
+import type { DeclaredScheduleSync } from "./declared-schedules";
+import { fireDueSchedules } from "./fire-schedules";
+import { pruneFinished } from "./prune";
+import { releaseDelayed } from "./release-delayed";
+import { rescueStranded } from "./rescue";
 
-/** Bounded pages keep every tick cheap; a bigger backlog drains over the following ticks. */
-const PAGE = 500;
-/** Due jobs are released this far ahead, with the queue's delay for the rest, so none starts late. */
-const RELEASE_AHEAD_MS = 90_000;
+export type TickOptions = {
+  registry: JobRegistry;
+  /** Upserts the schedules declared in code; a no-op after its first success in this Worker instance. */
+  syncDeclared?: DeclaredScheduleSync;
+};
 
-export type TickReport = { released: number; rescued: number; sendFailures: number };
+export type TickReport = {
+  declared: number;
+  fired: number;
+  duplicateFires: number;
+  released: number;
+  rescued: number;
+  pruned: number;
+  sendFailures: number;
+};
 
-export async function tick(env: Env, now: number): Promise<TickReport> {
+/**
+ * `now` is the controller's scheduledTime. Every phase is bounded (pages), so a backlog drains over
+ * consecutive ticks. A failing phase does not stop the others; the tick still fails afterwards so
+ * the invocation shows as failed.
+ */
+export async function tick(env: Env, now: number, options: TickOptions): Promise<TickReport> {
   const db = openDb(env.DB);
   const queue = env.JOBS_QUEUE as Queue<JobMessage>;
   const graceMs = Number(env.OUTBOX_GRACE_SECONDS || 300) * 1000;
+  const report: TickReport = {
+    declared: 0,
+    fired: 0,
+    duplicateFires: 0,
+    released: 0,
+    rescued: 0,
+    pruned: 0,
+    sendFailures: 0,
+  };
+  const failures: unknown[] = [];
+  const phase = async (name: string, run: () => Promise<void>) => {
+    try {
+      await run();
+    } catch (err) {
+      failures.push(err);
+      log.error("tick phase failed", { phase: name, error: describeError(err).message });
+    }
+  };
 
-  const due = await findDueScheduled(db, now + RELEASE_AHEAD_MS, PAGE);
-  const released = await writeThenSend(db, due, (row) => releaseScheduledStatement(db, row, now), queue, now);
+  if (options.syncDeclared) {
+    const sync = options.syncDeclared;
+    await phase("declared schedules", async () => {
+      report.declared = await sync(db, now);
+    });
+  }
+  await phase("schedules", async () => {
+    const fired = await fireDueSchedules(env, { db, queue, registry: options.registry, log, now });
+    report.fired = fired.fired;
+    report.duplicateFires = fired.duplicates;
+    report.sendFailures += fired.sendFailures;
+  });
+  await phase("delayed jobs", async () => {
+    const released = await releaseDelayed(db, queue, log, now);
+    report.released = released.released;
+    report.sendFailures += released.sendFailures;
+  });
+  let tenants: string[] = [];
+  await phase("tenants", async () => {
+    tenants = await listTenants(db);
+  });
+  await phase("outbox rescue", async () => {
+    const rescued = await rescueStranded(db, queue, log, tenants, now, graceMs);
+    report.rescued = rescued.rescued;
+    report.sendFailures += rescued.sendFailures;
+  });
+  await phase("retention", async () => {
+    report.pruned = await pruneFinished(db, env, tenants, now);
+  });
 
-  const tenants = await listTenants(db);
-  const fresh = (
-    await Promise.all(tenants.map((t) => findStrandedFresh(db, t, now, RESCUE_WINDOW_MS, graceMs, PAGE)))
-  ).flat();
-  const watched = await findStrandedWatched(db, now, graceMs, PAGE);
-  const stranded = dedupe([...fresh, ...watched]);
-  // Re-sent rows keep their state; the consumer's claim makes a duplicate delivery harmless.
-  const rescued = await writeThenSend(db, stranded, (row) => markResentStatement(db, row, now), queue, now, true);
-
-  const report = { released: released.sent, rescued: rescued.sent, sendFailures: released.failed + rescued.failed };
-  if (report.released || report.rescued || report.sendFailures) log.info("tick", report);
+  if (Object.values(report).some((n) => n > 0)) log.info("tick", { ...report, scheduledTime: now });
+  if (failures.length > 0) throw new AggregateError(failures, `tick: ${failures.length} phase(s) failed`);
   return report;
-}
-
-/** Persist, then send: the rows' new state is committed before their messages go out. */
-async function writeThenSend(
-  db: ReturnType<typeof openDb>,
-  rows: JobRow[],
-  write: (row: JobRow) => Statement,
-  queue: Queue<JobMessage>,
-  now: number,
-  sendNow = false,
-): Promise<{ sent: number; failed: number }> {
-  if (rows.length === 0) return { sent: 0, failed: 0 };
-  await db.batch(rows.map(write) as [Statement, ...Statement[]]);
-  const targets = sendNow ? rows.map((row) => ({ ...row, runAt: now })) : rows;
-  const failed = await sendMessages(queue, targets, now, log);
-  return { sent: rows.length - failed, failed };
-}
-
-function dedupe(rows: JobRow[]): JobRow[] {
-  const seen = new Map<string, JobRow>();
-  for (const row of rows) seen.set(`${row.tenantId}/${row.id}`, row);
-  return [...seen.values()];
 }

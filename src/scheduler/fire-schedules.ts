@@ -1,0 +1,75 @@
+// The tick's schedule phase: turn due fire times into jobs, exactly one job per (schedule, fire time).
+import type { Db } from "../db/client";
+import type { NewJob, Statement } from "../db/jobs";
+import { advanceScheduleStatement, findDueSchedules } from "../db/schedules";
+import { type JobRow, jobs, type ScheduleRow } from "../db/schema";
+import { type CatchUp, type FirePlan, planFires } from "../jobs/cron";
+import type { JobRegistry } from "../jobs/define-job";
+import type { Logger } from "../jobs/logger";
+import type { JobMessage } from "../jobs/types";
+import { sendMessages } from "../queue/producer";
+import { fireContext, fireRow } from "./fire-row";
+
+/** Due schedules read per tick; more wait for the next tick, oldest due first. */
+export const SCHEDULE_PAGE = 50;
+/** Jobs one tick may create from schedules, so its D1 batch stays bounded. */
+export const MAX_FIRES_PER_TICK = 200;
+/** A jobs row binds at most 23 parameters: 4 rows per INSERT stay under D1's 100. */
+const ROWS_PER_INSERT = 4;
+
+export type FireReport = { fired: number; duplicates: number; sendFailures: number };
+
+type Deps = { db: Db; queue: Queue<JobMessage>; registry: JobRegistry; log: Logger; now: number };
+
+export async function fireDueSchedules(env: Env, deps: Deps): Promise<FireReport> {
+  const { db, now } = deps;
+  const due = await findDueSchedules(db, now, SCHEDULE_PAGE);
+  if (due.length === 0) return { fired: 0, duplicates: 0, sendFailures: 0 };
+
+  const planned: { schedule: ScheduleRow; plan: FirePlan }[] = [];
+  let budget = MAX_FIRES_PER_TICK;
+  for (const schedule of due) {
+    const plan = planFires(schedule, schedule.catchUp as CatchUp, schedule.nextRunAt ?? now, now);
+    // Schedules past the budget stay due and lead the next tick's page.
+    if (plan.fires.length > budget && planned.length > 0) break;
+    budget -= plan.fires.length;
+    planned.push({ schedule, plan });
+  }
+
+  const rows: NewJob[] = [];
+  for (const { schedule, plan } of planned) {
+    const ctx = fireContext(env, deps, schedule.tenantId);
+    for (const fireTime of plan.fires) rows.push(await fireRow(schedule, fireTime, ctx));
+  }
+  const inserts: Statement[] = [];
+  for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
+    inserts.push(
+      db
+        .insert(jobs)
+        .values(rows.slice(i, i + ROWS_PER_INSERT))
+        .onConflictDoNothing()
+        .returning(),
+    );
+  }
+  const advances = planned.map(({ schedule, plan }) =>
+    advanceScheduleStatement(db, schedule, plan.nextRunAt, plan.fires.at(-1)),
+  );
+  // Jobs and the schedules' new positions commit together: a crash leaves both as they were.
+  const results = await db.batch([...inserts, ...advances] as [Statement, ...Statement[]]);
+  // RETURNING answers only rows really inserted: a fire another tick already made sends nothing.
+  const inserted = (results.slice(0, inserts.length) as JobRow[][]).flat();
+  const toSend = inserted.filter((row) => row.status === "queued");
+  const sendFailures = await sendMessages(deps.queue, toSend, now, deps.log);
+
+  for (const row of inserted) {
+    deps.log.info("schedule fired", {
+      jobId: row.id,
+      type: row.type,
+      tenant: row.tenantId,
+      status: row.status,
+      runAt: new Date(row.runAt).toISOString(),
+      ...(JSON.parse(row.metadata) as Record<string, string>),
+    });
+  }
+  return { fired: inserted.length, duplicates: rows.length - inserted.length, sendFailures };
+}
