@@ -5,10 +5,11 @@ import type { JobRegistry } from "../jobs/define-job";
 import { newId } from "../jobs/ids";
 import { log } from "../jobs/logger";
 import type { AppEnv } from "./app-env";
-import { authenticate } from "./auth";
+import { authenticate, authorize } from "./auth";
 import { ApiError, onError, zodIssues } from "./errors";
 import { registerDeadRoutes } from "./routes/dead";
 import { registerDocsRoutes } from "./routes/docs";
+import { registerFlowRoutes } from "./routes/flows";
 import { registerJobRoutes } from "./routes/jobs";
 import { registerKeyRoutes } from "./routes/keys";
 import { registerMetricsRoutes } from "./routes/metrics";
@@ -42,12 +43,13 @@ export function createApp(registry: JobRegistry) {
       durationMs: Date.now() - started,
     });
   });
-  app.use("/v1/*", authenticate);
-  app.use("/metrics", authenticate);
+  app.use("/v1/*", authenticate, authorize);
+  app.use("/metrics", authenticate, authorize);
 
   app.get("/healthz", (c) => c.json({ ok: true }));
   registerJobRoutes(app);
   registerDeadRoutes(app);
+  registerFlowRoutes(app);
   registerKeyRoutes(app);
   registerMetricsRoutes(app);
   registerScheduleRoutes(app);

@@ -34,6 +34,18 @@ export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next();
 };
 
+const ADMIN_ROUTES = /^\/v1\/keys(\/|$)/;
+
+/**
+ * Decides by route before any input is read, so a key on the wrong kind of route gets 403 even when
+ * its body would not validate: /v1/keys is the admin token's, everything else a tenant key's.
+ */
+export const authorize: MiddlewareHandler<AppEnv> = async (c, next) => {
+  if (ADMIN_ROUTES.test(c.req.path)) requireAdmin(c);
+  else tenantOf(c);
+  await next();
+};
+
 export function requireAdmin(c: Context<AppEnv>): void {
   if (c.var.principal.role !== "admin") throw new ApiError("forbidden", "this route needs the admin token");
 }

@@ -10,7 +10,8 @@ export function meterNamespace<T extends object>(namespace: T): { namespace: T; 
         if (typeof value !== "function" || prop === "then") return value;
         return (...args: unknown[]) => {
           usage.requests++;
-          return (value as (...a: unknown[]) => unknown).apply(target, args);
+          // Reflect.apply: an RPC method stub would treat `.apply` as a remote method name.
+          return Reflect.apply(value as (...a: unknown[]) => unknown, target, args);
         };
       },
     });
@@ -18,7 +19,7 @@ export function meterNamespace<T extends object>(namespace: T): { namespace: T; 
     get(target, prop) {
       if (prop === "get" || prop === "getByName")
         return (...args: unknown[]) =>
-          wrapStub((Reflect.get(target, prop) as (...a: unknown[]) => object).apply(target, args));
+          wrapStub(Reflect.apply(Reflect.get(target, prop) as (...a: unknown[]) => object, target, args));
       const value = Reflect.get(target, prop, target);
       return typeof value === "function" ? value.bind(target) : value;
     },
