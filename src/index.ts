@@ -1,4 +1,5 @@
 // Worker entry: the HTTP API, the queue consumers and the cron tick.
+import { createJobsRpc } from "./rpc/jobs-rpc";
 import { tasks } from "./tasks";
 import { createWorker } from "./worker";
 
@@ -11,6 +12,9 @@ export default {
 } satisfies ExportedHandler<Env>;
 
 export { KeyGate } from "./gate/key-gate";
+/** Enqueue from another Worker through a service binding (README: "Use from another Worker"). */
+export class JobsRpc extends createJobsRpc(tasks) {}
 export { defineJob } from "./jobs/define-job";
 export { NonRetryableError, RetryAfterError } from "./jobs/errors";
+export type { JobsRpcProps } from "./rpc/jobs-rpc";
 export { defineSchedule } from "./scheduler/define-schedule";

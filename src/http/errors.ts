@@ -6,17 +6,21 @@ import type { ZodError } from "zod";
 import { PayloadTooLargeError, PayloadValidationError, UnknownJobTypeError } from "../queue/producer-errors";
 import type { AppEnv } from "./app-env";
 
-export type ErrorCode =
-  | "invalid_request"
-  | "unauthorized"
-  | "forbidden"
-  | "not_found"
-  | "conflict"
-  | "idempotency_conflict"
-  | "payload_too_large"
-  | "unknown_job_type"
-  | "rate_limited"
-  | "internal";
+/** The contract's error codes; listed once here, they also become the OpenAPI Error schema's enum. */
+export const ERROR_CODES = [
+  "invalid_request",
+  "unauthorized",
+  "forbidden",
+  "not_found",
+  "conflict",
+  "idempotency_conflict",
+  "payload_too_large",
+  "unknown_job_type",
+  "rate_limited",
+  "internal",
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export type Issue = { path: string; message: string };
 

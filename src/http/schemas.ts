@@ -2,11 +2,12 @@
 import { z } from "@hono/zod-openapi";
 import { CATCH_UP_MODES, canonicalTimezone, cronProblem } from "../jobs/cron";
 import { JOB_STATUSES, MAX_DELAY_SECONDS, MAX_QUEUE_DELAY_SECONDS } from "../jobs/types";
+import { ERROR_CODES } from "./errors";
 
 export const ErrorSchema = z
   .object({
     error: z.object({
-      code: z.string(),
+      code: z.enum(ERROR_CODES),
       message: z.string(),
       issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
     }),

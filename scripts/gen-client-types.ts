@@ -1,0 +1,81 @@
+// Writes the typed client's types from the app's own OpenAPI document; `--check` fails when they drifted.
+import { execFileSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { pathToFileURL } from "node:url";
+import openapiTS, { astToString } from "openapi-typescript";
+import { createApp } from "../src/http/app";
+import { createRegistry } from "../src/jobs/define-job";
+import { tasks } from "../src/tasks";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+export const TYPES_FILE = "src/client/openapi-types.ts";
+
+const HEADER = [
+  "// The HTTP contract's types, generated from the app's own /openapi.json: do not edit, run `npm run gen:client`.",
+  "// biome-ignore-all lint: generated code",
+  "",
+].join("\n");
+
+/** The document exactly as GET /openapi.json serves it; the route never touches a binding. */
+export async function openApiDocument(): Promise<Record<string, unknown>> {
+  const app = createApp(createRegistry(tasks));
+  const quiet = console.log;
+  console.log = () => {}; // the request log line is noise in a build step
+  try {
+    const res = await app.request("/openapi.json", {}, { DB: {} });
+    if (!res.ok) throw new Error(`GET /openapi.json answered ${res.status}: ${await res.text()}`);
+    return (await res.json()) as Record<string, unknown>;
+  } finally {
+    console.log = quiet;
+  }
+}
+
+/** openapi-typescript's output, formatted by Biome so the committed file is stable and lint-clean. */
+export async function typesFor(doc: Record<string, unknown>): Promise<string> {
+  const source =
+    HEADER +
+    astToString(await openapiTS(doc as unknown as Parameters<typeof openapiTS>[0], { defaultNonNullable: false }));
+  return execFileSync(`${ROOT}node_modules/.bin/biome`, ["format", `--stdin-file-path=${TYPES_FILE}`], {
+    cwd: ROOT,
+    input: source,
+    encoding: "utf8",
+  });
+}
+
+function firstDifference(a: string, b: string): string {
+  const left = a.split("\n");
+  const right = b.split("\n");
+  for (let i = 0; i < Math.max(left.length, right.length); i++) {
+    if (left[i] !== right[i])
+      return `line ${i + 1}:\n  committed: ${left[i] ?? "<end>"}\n  generated: ${right[i] ?? "<end>"}`;
+  }
+  return "";
+}
+
+async function main() {
+  const check = process.argv.includes("--check");
+  const generated = await typesFor(await openApiDocument());
+  const path = `${ROOT}${TYPES_FILE}`;
+  if (!check) {
+    writeFileSync(path, generated);
+    console.log(`wrote ${TYPES_FILE}`);
+    return;
+  }
+  let committed = "";
+  try {
+    committed = readFileSync(path, "utf8");
+  } catch {
+    // a missing file counts as drift
+  }
+  if (committed !== generated) {
+    console.error(
+      `${TYPES_FILE} does not match the app's OpenAPI document (a route or schema changed).\n` +
+        `Run \`npm run gen:client\` and commit the result.\nFirst difference at ${firstDifference(committed, generated)}`,
+    );
+    process.exit(1);
+  }
+  console.log(`${TYPES_FILE} matches the app's OpenAPI document`);
+}
+
+// Run as a command; imported (by the e2e drift test) it only lends its functions.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

@@ -1,0 +1,25 @@
+// Friendly names for the contract's shapes; every one comes from the generated openapi-types.ts.
+import type { components, paths } from "./openapi-types";
+
+type Schemas = components["schemas"];
+
+export type Job = Schemas["Job"];
+export type JobDetail = Schemas["JobDetail"];
+export type JobStatus = Schemas["JobStatus"];
+export type JobPage = Schemas["JobPage"];
+export type EnqueueRequest = Schemas["EnqueueRequest"];
+export type ApiErrorBody = Schemas["Error"];
+export type ErrorCode = ApiErrorBody["error"]["code"];
+export type Issue = NonNullable<ApiErrorBody["error"]["issues"]>[number];
+export type FlowStatus = Schemas["FlowStatus"];
+export type Metrics = Schemas["Metrics"];
+export type Schedule = Schemas["Schedule"];
+export type SchedulePage = Schemas["SchedulePage"];
+export type CreateScheduleRequest = Schemas["CreateScheduleRequest"];
+export type UpdateScheduleRequest = Schemas["UpdateScheduleRequest"];
+export type WebhookSecret = Schemas["WebhookSecret"];
+export type DeadRetryRequest = Schemas["DeadRetryRequest"];
+
+export type ListJobsQuery = Omit<NonNullable<paths["/v1/jobs"]["get"]["parameters"]["query"]>, "cursor">;
+export type ListDeadQuery = Omit<NonNullable<paths["/v1/dead"]["get"]["parameters"]["query"]>, "cursor">;
+export type ListSchedulesQuery = Omit<NonNullable<paths["/v1/schedules"]["get"]["parameters"]["query"]>, "cursor">;
