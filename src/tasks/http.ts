@@ -20,7 +20,8 @@ const HeaderName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$/, "not 
 const HeaderValue = z
   .string()
   .max(8192)
-  .regex(/^[^\r\n\0]*$/, "header values may not contain line breaks");
+  // Visible ASCII, space and tab only: other characters make fetch() fail at run time, so they are refused here.
+  .regex(/^[\x20-\x7e\t]*$/, "header values must be visible ASCII (no line breaks or other characters)");
 
 export const HttpJobInput = z
   .object({
