@@ -1,10 +1,15 @@
 // Webhooks inside workerd: the secret routes, the enqueue-time target guard, http job validation, callback state.
-import { createExecutionContext } from "cloudflare:test";
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { createRegistry } from "../../src/jobs/define-job";
 import type { Job } from "../../src/jobs/types";
+import { meterD1 } from "../../src/metering/d1";
+import { consumeJobs } from "../../src/queue/consumer";
+import { tasks } from "../../src/tasks";
 import { ADMIN_TOKEN, call, enqueue, newTenant, waitForStatus } from "../fixtures/api";
 import { REFUSED_TARGETS } from "../fixtures/refused-targets";
+import { testJobs } from "../fixtures/test-jobs";
 import worker from "../fixtures/worker";
 
 type Secret = { secret: string; previousSecret: string | null; rotatedAt: string | null };
@@ -184,6 +189,100 @@ describe("http job and callback against a closed port (a real refused connection
     });
     expect(Date.parse(seen.callback?.nextAttemptAt ?? "")).toBeGreaterThan(
       Date.parse(seen.callback?.lastAttemptAt ?? ""),
+    );
+  });
+});
+
+/** Polls the job until its callback has been attempted `attempts` times. */
+async function callbackAttempted(key: string, id: string, attempts = 1): Promise<Job> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const job = (await call<Job>("GET", `/v1/jobs/${id}`, { token: key })).body;
+    if ((job.callback?.attempts ?? 0) >= attempts || Date.now() > deadline) return job;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe("callbacks from the dead-letter queue", () => {
+  const dlqBatch = (bodies: unknown[]) =>
+    createMessageBatch<unknown>(
+      "jobs-dlq",
+      bodies.map((body, i) => ({ id: `dlq-${i}`, timestamp: Date.now(), attempts: 101, body })),
+    );
+
+  it("a job the queue gave up on still sends its job.dead callback", async () => {
+    const { key, tenant } = await newTenant("cbdlq");
+    const job = await enqueue(key, { type: "test-echo", delaySeconds: 3600, callbackUrl: CLOSED_PORT_URL });
+    const batch = dlqBatch([{ tenant, id: job.id }]);
+    const ctx = createExecutionContext();
+    await worker.queue(batch, env, ctx);
+    expect((await getQueueResult(batch, ctx)).ackAll).toBe(true);
+    const seen = await callbackAttempted(key, job.id);
+    expect(seen.status).toBe("dead");
+    expect(seen.callback).toMatchObject({ event: "job.dead", status: "pending", attempts: 1 });
+  });
+
+  it("a dead-lettered callback message never touches its job", async () => {
+    const { key, tenant } = await newTenant("cbdlq");
+    const job = await enqueue(key, { type: "test-echo", delaySeconds: 3600 });
+    const batch = dlqBatch([{ kind: "callback", tenant, id: job.id }]);
+    const ctx = createExecutionContext();
+    await worker.queue(batch, env, ctx);
+    expect((await getQueueResult(batch, ctx)).ackAll).toBe(true);
+    const after = (await call<Job>("GET", `/v1/jobs/${job.id}`, { token: key })).body;
+    expect(after).toMatchObject({ status: "queued", callback: null });
+    await call("POST", `/v1/jobs/${job.id}/cancel`, { token: key });
+  });
+});
+
+describe("D1 rows written by callbacks", () => {
+  it("costs one row with the outcome and one per delivery attempt", async () => {
+    const JOBS = 5;
+    const registry = createRegistry([...tasks, ...testJobs]);
+    const sent: unknown[] = [];
+    const queue = {
+      async sendBatch(messages: Iterable<{ body: unknown }>) {
+        for (const m of messages) sent.push(m.body);
+      },
+    } as unknown as Queue;
+    const batchOf = (bodies: unknown[]) =>
+      createMessageBatch<unknown>(
+        "jobs",
+        bodies.map((body, i) => ({ id: `m-${i}`, timestamp: Date.now(), attempts: 1, body })),
+      );
+    /** Runs JOBS delayed test-echo jobs of a fresh tenant through the consumer on a metered D1. */
+    async function consumeRows(callbackUrl?: string) {
+      const { key, tenant } = await newTenant("cbrows");
+      await call("GET", "/v1/webhook-secret", { token: key });
+      const jobs = await Promise.all(
+        Array.from({ length: JOBS }, () => enqueue(key, { type: "test-echo", delaySeconds: 3600, callbackUrl })),
+      );
+      const { d1, usage } = meterD1(env.DB);
+      const batch = batchOf(jobs.map((j) => ({ tenant, id: j.id })));
+      await consumeJobs(batch, { ...env, DB: d1, JOBS_QUEUE: queue }, registry);
+      expect((await getQueueResult(batch, createExecutionContext())).explicitAcks).toHaveLength(JOBS);
+      return usage.rowsWritten;
+    }
+
+    const plain = await consumeRows();
+    expect(sent).toEqual([]);
+    const withCallbacks = await consumeRows(CLOSED_PORT_URL);
+    expect(withCallbacks - plain).toBe(JOBS);
+    expect(sent).toHaveLength(JOBS);
+    expect(sent.every((body) => (body as { kind?: string }).kind === "callback")).toBe(true);
+
+    const delivery = meterD1(env.DB);
+    const batch = batchOf(sent);
+    await consumeJobs(batch, { ...env, DB: delivery.d1, JOBS_QUEUE: queue }, registry);
+    expect((await getQueueResult(batch, createExecutionContext())).retryMessages).toHaveLength(JOBS);
+    expect(delivery.usage.rowsWritten).toBe(JOBS);
+    console.info(
+      JSON.stringify({
+        jobs: JOBS,
+        plainRows: plain,
+        withCallbackRows: withCallbacks,
+        perAttemptRows: delivery.usage.rowsWritten / JOBS,
+      }),
     );
   });
 });
