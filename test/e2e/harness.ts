@@ -1,9 +1,9 @@
 // Starts a real `wrangler dev` (own port, own persisted state) and speaks HTTP to it, as a user would.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { promisify } from "node:util";
 
 const run = promisify(execFile);
@@ -37,21 +37,48 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startDev(options: { vars?: Record<string, string>; config?: string[] } = {}): Promise<DevServer> {
+export type DevOptions = {
+  vars?: Record<string, string>;
+  /** Several Workers in one session; the first one answers on the port. */
+  config?: string[];
+  /** D1 databases to migrate first; default Edge Jobs' own `DB`. */
+  migrate?: { binding: string; config: string }[];
+  /** Extra environment for wrangler, e.g. a private WRANGLER_REGISTRY_PATH for cross-session bindings. */
+  env?: Record<string, string>;
+};
+
+/**
+ * wrangler gives --var to the first Worker of a session only; the others read the .dev.vars beside
+ * their config. So each of those runs from a copy of its config in a folder of its own, beside a
+ * .dev.vars with this session's vars; the copy's paths point back at the original's folder.
+ */
+function withDevVars(config: string, vars: Record<string, string>, sessionDir: string): string {
+  const source = resolve(ROOT, config);
+  const dir = mkdtempSync(join(sessionDir, "config-"));
+  const text = readFileSync(source, "utf8").replace(
+    /^(\s*(?:main|directory|migrations_dir)\s*=\s*)"([^"]+)"/gm,
+    (_, key: string, path: string) => `${key}${JSON.stringify(resolve(dirname(source), path))}`,
+  );
+  writeFileSync(join(dir, basename(source)), text);
+  const lines = Object.entries(vars).map(([name, value]) => `${name}=${JSON.stringify(value)}`);
+  writeFileSync(join(dir, ".dev.vars"), `${lines.join("\n")}\n`);
+  return join(dir, basename(source));
+}
+
+export async function startDev(options: DevOptions = {}): Promise<DevServer> {
   const persistTo = mkdtempSync(join(tmpdir(), "edge-jobs-e2e-"));
   const port = await freePort();
   const adminToken = `e2e-admin-${port}`;
-  const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", NO_COLOR: "1" };
-  const configs = (options.config ?? ["wrangler.toml"]).flatMap((c) => ["-c", c]);
-  await run(
-    WRANGLER,
-    ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo, "-c", "wrangler.toml"],
-    {
+  const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", NO_COLOR: "1", ...options.env };
+  for (const { binding, config } of options.migrate ?? [{ binding: "DB", config: "wrangler.toml" }]) {
+    await run(WRANGLER, ["d1", "migrations", "apply", binding, "--local", "--persist-to", persistTo, "-c", config], {
       cwd: ROOT,
       env,
-    },
-  );
+    });
+  }
   const vars = { ADMIN_TOKEN: adminToken, ALLOW_PRIVATE_TARGETS: "true", ...options.vars };
+  const [primary = "wrangler.toml", ...others] = options.config ?? [];
+  const configs = [primary, ...others.map((config) => withDevVars(config, vars, persistTo))].flatMap((c) => ["-c", c]);
   const args = [
     "dev",
     ...configs,
