@@ -1,5 +1,6 @@
 // The Hono app: middleware, routes, the OpenAPI document and the single error handler.
 import { OpenAPIHono } from "@hono/zod-openapi";
+import { registerDashboard } from "../dashboard";
 import { openDb } from "../db/client";
 import type { JobRegistry } from "../jobs/define-job";
 import { newId } from "../jobs/ids";
@@ -70,6 +71,7 @@ export function createApp(registry: JobRegistry) {
     security: [{ apiKey: [] }],
   });
   registerDocsRoutes(app);
+  registerDashboard(app);
 
   app.notFound((c) =>
     c.json({ error: { code: "not_found", message: `no route for ${c.req.method} ${c.req.path}` } }, 404),
