@@ -71,6 +71,21 @@ describe("GET and rotate /v1/webhook-secret", () => {
   });
 });
 
+describe("the OpenAPI document", () => {
+  it("describes the secret routes and the Job's callback field", async () => {
+    const doc = await call<{ paths: Record<string, unknown>; components: { schemas: Record<string, unknown> } }>(
+      "GET",
+      "/openapi.json",
+    );
+    expect(Object.keys(doc.body.paths)).toEqual(
+      expect.arrayContaining(["/v1/webhook-secret", "/v1/webhook-secret/rotate"]),
+    );
+    expect(doc.body.components.schemas).toHaveProperty("WebhookSecret");
+    expect(doc.body.components.schemas).toHaveProperty("CallbackState");
+    expect(JSON.stringify(doc.body.components.schemas.Job)).toContain('"callback"');
+  });
+});
+
 describe("the target guard at enqueue (ALLOW_PRIVATE_TARGETS off)", () => {
   it.each(REFUSED_TARGETS)("refuses %s as an http job's url and as a callbackUrl, writing nothing", async (url) => {
     const { key } = await newTenant("guard");
