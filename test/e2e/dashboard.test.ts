@@ -191,9 +191,41 @@ describe("dashboard in headless Chromium", () => {
     expect((await dev.call("GET", `/v1/jobs/${victim.id}`, { token: key })).status).toBe(404);
   });
 
+  it("pauses, resumes and runs a schedule", async () => {
+    const created = await dev.call<{ id: string }>("POST", "/v1/schedules", {
+      token: key,
+      body: { name: "nightly-ping", cron: "0 3 * * *", type: "http", payload: { url: `${target.url}/ok` } },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const row = page.locator(`tr[data-schedule-id="${created.body.id}"]`);
+    const state = async () => (await row.locator("td").nth(3).textContent())?.trim();
+
+    await page.goto(`${dev.url}/dashboard/schedules`);
+    expect(await state()).toBe("active");
+    await row.locator('button:has-text("Pause")').click();
+    await page.waitForURL(/\/dashboard\/schedules/);
+    expect(await page.textContent(".flash")).toContain("schedule paused");
+    expect(await state()).toBe("paused");
+    expect(
+      (await dev.call<{ enabled: boolean }>("GET", `/v1/schedules/${created.body.id}`, { token: key })).body.enabled,
+    ).toBe(false);
+
+    await row.locator('button:has-text("Resume")').click();
+    await page.waitForURL(/\/dashboard\/schedules/);
+    expect(await state()).toBe("active");
+
+    const before = await dev.call<{ data: { id: string }[] }>("GET", "/v1/jobs?limit=100", { token: key });
+    await row.locator('button:has-text("Run now")').click();
+    await page.waitForURL(/\/dashboard\/schedules/);
+    expect(await page.textContent(".flash")).toContain("schedule enqueued a run");
+    const after = await dev.call<{ data: { id: string }[] }>("GET", "/v1/jobs?limit=100", { token: key });
+    const known = new Set(before.body.data.map((j) => j.id));
+    expect(after.body.data.filter((j) => !known.has(j.id))).toHaveLength(1);
+  });
+
   it("is usable at phone width", async () => {
     await page.setViewportSize({ width: 390, height: 844 });
-    for (const path of ["/dashboard", "/dashboard/jobs", "/dashboard/dead"]) {
+    for (const path of ["/dashboard", "/dashboard/jobs", "/dashboard/dead", "/dashboard/schedules"]) {
       await page.goto(`${dev.url}${path}`);
       // Wide tables scroll inside their own box; the page itself never scrolls sideways.
       const overflow = await page.evaluate<number>("document.documentElement.scrollWidth - window.innerWidth");
