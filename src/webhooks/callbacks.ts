@@ -1,6 +1,6 @@
 // Completion callbacks: marked pending with the job's outcome, then delivered (signed) from the jobs queue with retries.
 import { markCallbackPendingStatement, saveCallbackStateStatement } from "../db/callback-state";
-import { openDb } from "../db/client";
+import { type Db, openDb } from "../db/client";
 import { loadJobs, rowToJob, type Statement } from "../db/jobs";
 import type { JobRow } from "../db/schema";
 import { describeError } from "../jobs/errors";
@@ -41,11 +41,7 @@ const eventOf = (status: FinishedJob["status"]): CallbackEvent =>
  * For the consumer's outcome batch: a pending state for each finished job that has a callbackUrl,
  * committed together with the outcome so a finished job always shows its callback.
  */
-export function callbackPendingWrites(
-  db: ReturnType<typeof openDb>,
-  finished: FinishedJob[],
-  finishedAt: number,
-): Statement[] {
+export function callbackPendingWrites(db: Db, finished: FinishedJob[], finishedAt: number): Statement[] {
   return finished
     .filter(({ row }) => row.callbackUrl)
     .map(({ row, status }) =>
