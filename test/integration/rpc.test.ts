@@ -1,5 +1,6 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { createJobsClient, JobsApiError } from "../../src/client";
 import { call, newTenant, waitForStatus } from "../fixtures/api";
 
 /** The entrypoint as a caller's service binding sees it, with the tenant in the binding's props. */
@@ -117,5 +118,23 @@ describe("JobsRpc: the job API over a service binding", () => {
     expect(done.result).toEqual({ echoed: 0 });
     expect((await refusal(rpc.retry(target))).code).toBe("conflict");
     expect((await refusal(rpc.list({ limit: 500 }))).code).toBe("invalid_request");
+  });
+});
+
+describe("the typed HTTP client inside workerd", () => {
+  it("enqueues and reads through a Worker's fetch, and throws JobsApiError with the contract's code", async () => {
+    const { key } = await newTenant("client");
+    // A Worker hands the client any fetch; here it is the Worker under test's own, as a service binding's would be.
+    const client = createJobsClient({
+      baseUrl: "http://edge-jobs.test",
+      apiKey: key,
+      fetch: (request) => exports.default.fetch(request),
+    });
+    const job = await client.enqueue({ type: "test-echo", payload: { value: "from a worker" } });
+    const done = await waitForStatus(key, job.id, ["succeeded", "dead"]);
+    expect((await client.get(job.id)).result).toEqual(done.result);
+    const refused = await client.enqueue({ type: "no-such-type" }).catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(JobsApiError);
+    expect(refused).toMatchObject({ code: "unknown_job_type", status: 422 });
   });
 });
