@@ -11,6 +11,7 @@ import {
 } from "../db/jobs";
 import { counterUpsertStatements } from "../db/metrics";
 import type { JobRow } from "../db/schema";
+import { gateFlows } from "../gate/flow-step";
 import type { JobDefinition, JobRegistry } from "../jobs/define-job";
 import { describeError, NonRetryableError } from "../jobs/errors";
 import { log as rootLog } from "../jobs/logger";
@@ -27,7 +28,7 @@ import {
 import { type AttemptOutcome, runAttempt } from "./run-attempt";
 
 /** A claim outlives the attempt's timeout by this much before another delivery may take the job over. */
-const LEASE_SLACK_MS = 30_000;
+const LEASE_SLACK_MS = 15_000;
 /** When a write fails, the message comes back after this delay; the claim's lease keeps it from running twice. */
 const WRITE_FAILURE_RETRY_SECONDS = 10;
 
@@ -113,12 +114,24 @@ async function consumeJobMessages(
     runnable.push({ message, row, definition, options: JSON.parse(row.options) as JobOptions });
   }
 
+  // Flow control (src/gate/flow-step.ts): one KeyGate call per flow key; deferred jobs leave the batch.
+  const flow = await gateFlows(runnable, {
+    gates: env.KEY_GATE,
+    queue: env.JOBS_QUEUE as Queue<JobMessage>,
+    db,
+    now,
+    log: rootLog,
+    leaseMs: ({ options }) => options.timeoutSeconds * 1000 + LEASE_SLACK_MS,
+  });
+
   // Claim every runnable job in one round trip; the dead letters found above ride along.
-  const claims = runnable.map(({ row, options }) =>
+  const claims = flow.admitted.map(({ row, options }) =>
     claimStatement(db, row, now, now + options.timeoutSeconds * 1000 + LEASE_SLACK_MS),
   );
   // Metrics counters ride in the same batch (src/db/metrics.ts); their results come after the claims'.
   const statements = [...earlyWrites, ...claims, ...counterUpsertStatements(db, earlyTally.entries(), minuteOf(now))];
+  // Flow deferrals (runAt, attempt log) ride in the same batch, after the claims whose results are read below.
+  statements.push(...flow.writes);
   let claimResults: { id: string; attempts: number }[][] = [];
   if (statements.length > 0) {
     try {
@@ -127,12 +140,14 @@ async function consumeJobMessages(
     } catch (err) {
       rootLog.error("claim write failed; batch retried", { error: describeError(err).message });
       for (const { message } of runnable) message.retry({ delaySeconds: WRITE_FAILURE_RETRY_SECONDS });
+      await flow.release();
       return;
     }
   }
 
   const claimed: (Work & { attempt: number })[] = [];
-  runnable.forEach((work, i) => {
+  await flow.sendDeferrals();
+  flow.admitted.forEach((work, i) => {
     const claim = claimResults[i]?.[0];
     if (claim) claimed.push({ ...work, attempt: claim.attempts });
     // Lost the claim to a concurrent delivery: look again later, when the state has settled.
@@ -141,6 +156,7 @@ async function consumeJobMessages(
 
   const outcomes = await Promise.all(
     claimed.map(async (work) => {
+      await flow.waitTurn(work); // flow control may have admitted it to start within a second
       const jobLog = rootLog.child({
         jobId: work.row.id,
         type: work.row.type,
@@ -223,7 +239,7 @@ async function consumeJobMessages(
       });
     }
   }
-  if (writes.length === 0) return;
+  if (writes.length === 0) return flow.release();
   // Callback state commits with the outcome it reports.
   writes.push(...callbackPendingWrites(db, finished, finishedAt));
   // One counters upsert per (tenant, type), committed with the outcomes it counts.
@@ -235,9 +251,12 @@ async function consumeJobMessages(
     // Outcomes not recorded: never ack. The messages return; the lease stops a rerun before it lapses.
     rootLog.error("outcome write failed; batch retried", { error: describeError(err).message });
     for (const { work } of outcomes) work.message.retry({ delaySeconds: WRITE_FAILURE_RETRY_SECONDS });
+    await flow.release();
     return;
   }
   for (const ack of acks) ack();
+  // Flow slots are given back once the outcomes are recorded (one KeyGate call per key).
+  await flow.release();
   await enqueueCallbacks(env.JOBS_QUEUE, finished, rootLog);
 }
 

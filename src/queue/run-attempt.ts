@@ -37,23 +37,23 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptOutcome> {
         `payload no longer matches job type "${input.definition.type}": ${parsed.error.message}`,
       );
     }
-    const result = await Promise.race([
-      Promise.resolve(
-        input.definition.run(parsed.data, {
-          jobId: input.jobId,
-          type: input.definition.type,
-          attempt: input.attempt,
-          tenant: input.tenant,
-          env: input.env,
-          signal: controller.signal,
-          log: input.log,
-          progress(percent: number) {
-            progress = Math.max(0, Math.min(100, Math.round(percent)));
-          },
-        }),
-      ),
-      timedOut,
-    ]);
+    const running = Promise.resolve(
+      input.definition.run(parsed.data, {
+        jobId: input.jobId,
+        type: input.definition.type,
+        attempt: input.attempt,
+        tenant: input.tenant,
+        env: input.env,
+        signal: controller.signal,
+        log: input.log,
+        progress(percent: number) {
+          progress = Math.max(0, Math.min(100, Math.round(percent)));
+        },
+      }),
+    );
+    // A handler that outlives its timeout may still fail later; that failure belongs to no one now.
+    running.catch(() => {});
+    const result = await Promise.race([running, timedOut]);
     return { ok: true, result: result ?? null, progress, durationMs: Date.now() - started };
   } catch (error) {
     return { ok: false, error, progress, durationMs: Date.now() - started };

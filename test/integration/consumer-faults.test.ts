@@ -101,9 +101,9 @@ describe("the consumer under faults", () => {
     expect(earlyResult.retryMessages).toEqual([{ msgId: "msg-0" }]);
     expect((await waitForStatus(key, job.id, ["running"])).attempts).toBe(1);
 
-    // Redelivered after the lease lapsed (timeout 5 s + 30 s slack): the job is taken over and finishes.
+    // Redelivered after the lease lapsed (timeout 5 s + 15 s slack): the job is taken over and finishes.
     const late = batchOf("jobs", [{ tenant, id: job.id }], 3);
-    await consumeJobs(late, env, registry, { now: () => Date.now() + 40_000, random: Math.random });
+    await consumeJobs(late, env, registry, { now: () => Date.now() + 25_000, random: Math.random });
     const lateResult = await getQueueResult(late, createExecutionContext());
     expect(lateResult.explicitAcks).toEqual(["msg-0"]);
     const done = await waitForStatus(key, job.id, ["succeeded"]);
