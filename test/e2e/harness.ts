@@ -20,6 +20,10 @@ export type DevServer = {
   /** Fires the cron handler once, as Cloudflare's every-minute trigger would. */
   tick(): Promise<void>;
   stop(): Promise<void>;
+  /** Kills wrangler dev at once (SIGKILL), as a crash would; state on disk stays, in-memory queues are lost. */
+  crash(): Promise<void>;
+  persistTo: string;
+  port: number;
 };
 
 export type CallOptions = { token?: string; body?: unknown; headers?: Record<string, string> };
@@ -45,6 +49,8 @@ export type DevOptions = {
   migrate?: { binding: string; config: string }[];
   /** Extra environment for wrangler, e.g. a private WRANGLER_REGISTRY_PATH for cross-session bindings. */
   env?: Record<string, string>;
+  /** Reuse this state folder and port (a restart); the caller owns the folder and it is kept on stop. */
+  restart?: { persistTo: string; port: number };
 };
 
 /**
@@ -66,8 +72,8 @@ function withDevVars(config: string, vars: Record<string, string>, sessionDir: s
 }
 
 export async function startDev(options: DevOptions = {}): Promise<DevServer> {
-  const persistTo = mkdtempSync(join(tmpdir(), "edge-jobs-e2e-"));
-  const port = await freePort();
+  const persistTo = options.restart?.persistTo ?? mkdtempSync(join(tmpdir(), "edge-jobs-e2e-"));
+  const port = options.restart?.port ?? (await freePort());
   const adminToken = `e2e-admin-${port}`;
   const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", NO_COLOR: "1", ...options.env };
   for (const { binding, config } of options.migrate ?? [{ binding: "DB", config: "wrangler.toml" }]) {
@@ -116,7 +122,7 @@ export async function startDev(options: DevOptions = {}): Promise<DevServer> {
       await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
       if (child.exitCode === null) process.kill(-child.pid, "SIGKILL");
     }
-    rmSync(persistTo, { recursive: true, force: true });
+    if (!options.restart) rmSync(persistTo, { recursive: true, force: true });
   };
 
   const deadline = Date.now() + 90_000;
@@ -169,6 +175,14 @@ export async function startDev(options: DevOptions = {}): Promise<DevServer> {
       if (!res.ok) throw new Error(`scheduled handler answered ${res.status}`);
     },
     stop,
+    async crash() {
+      if (child.exitCode !== null || !child.pid) return;
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      process.kill(-child.pid, "SIGKILL");
+      await exited;
+    },
+    persistTo,
+    port,
   };
 }
 
