@@ -1,4 +1,315 @@
 // KeyGate: one SQLite-backed Durable Object per (tenant, key) for idempotency claims and flow control.
 import { DurableObject } from "cloudflare:workers";
+import {
+  type AskingJob,
+  decide,
+  type FlowLimits,
+  liveLeases,
+  nextAverageRunMs,
+  nextReturnLagMs,
+  type StartWindow,
+  tokenHoldMs,
+} from "./flow-math";
+import { type Claim, type ClaimAnswer, decideClaim } from "./idempotency";
 
-export class KeyGate extends DurableObject<Env> {}
+export type ClaimRequest = { fingerprint: string; proposedJobId: string; ttlSeconds: number };
+
+export type AdmitRequest = {
+  key: string;
+  limits: FlowLimits;
+  /** The newest job in this ask that carries `limits`: the latest job naming a key sets its settings. */
+  settingsFrom: string;
+  jobs: AskingJob[];
+};
+
+export type AdmitAnswer = {
+  /** Jobs that may start, each after `waitMs` (0, or up to a second until its token comes back). */
+  admitted: { id: string; waitMs: number }[];
+  deferred: { id: string; delaySeconds: number }[];
+  /** True when the admitted jobs hold concurrency slots that must be released. */
+  leased: boolean;
+};
+
+export type FlowView = {
+  key: string;
+  rate: { limit: number; periodSeconds: number } | null;
+  concurrency: number | null;
+  running: number;
+  waiting: number;
+};
+
+/** An idle flow object (no asks, no live slot) deletes itself after this long; the next job re-supplies its settings. */
+const FLOW_IDLE_MS = 24 * 3600 * 1000;
+/** A waiting entry this far past its due time belongs to a job that never came back (cancelled, deleted). */
+const WAITING_STALE_MS = 10 * 60 * 1000;
+const DEFAULT_AVERAGE_RUN_MS = 1000;
+
+type MetaRow = {
+  key: string;
+  rate_limit: number | null;
+  rate_period: number | null;
+  concurrency: number | null;
+  settings_from: string;
+  average_run_ms: number;
+  return_lag_ms: number;
+  last_seen: number;
+};
+
+const SCHEMA = [
+  `CREATE TABLE IF NOT EXISTS idem_claim (
+     id INTEGER PRIMARY KEY CHECK (id = 1), job_id TEXT NOT NULL, fingerprint TEXT NOT NULL, expires_at INTEGER NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS flow_meta (
+     id INTEGER PRIMARY KEY CHECK (id = 1), key TEXT NOT NULL, rate_limit INTEGER, rate_period INTEGER,
+     concurrency INTEGER, settings_from TEXT NOT NULL, average_run_ms INTEGER NOT NULL,
+     return_lag_ms INTEGER NOT NULL, last_seen INTEGER NOT NULL)`,
+  "CREATE TABLE IF NOT EXISTS flow_starts (at INTEGER PRIMARY KEY, n INTEGER NOT NULL)",
+  `CREATE TABLE IF NOT EXISTS flow_leases (
+     job_id TEXT PRIMARY KEY, until INTEGER NOT NULL, started INTEGER NOT NULL) WITHOUT ROWID`,
+  "CREATE TABLE IF NOT EXISTS flow_waiting (job_id TEXT PRIMARY KEY, until INTEGER NOT NULL) WITHOUT ROWID",
+];
+
+export class KeyGate extends DurableObject<Env> {
+  /** Tables are created on the first write, so a read of an unknown key leaves no storage behind. */
+  private schemaReady: boolean | null = null;
+
+  private get sql() {
+    return this.ctx.storage.sql;
+  }
+
+  private hasSchema(): boolean {
+    if (this.schemaReady === null) {
+      this.schemaReady =
+        this.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'flow_meta'").toArray().length > 0;
+    }
+    return this.schemaReady;
+  }
+
+  private ensureSchema() {
+    if (this.hasSchema()) return;
+    for (const statement of SCHEMA) this.sql.exec(statement);
+    this.schemaReady = true;
+  }
+
+  // ---- idempotency ----
+
+  /** Binds the key to a job on the first claim; an identical request later gets the same job id. */
+  async claim(request: ClaimRequest): Promise<ClaimAnswer> {
+    const now = Date.now();
+    this.ensureSchema();
+    const row = this.sql
+      .exec<{ job_id: string; fingerprint: string; expires_at: number }>(
+        "SELECT job_id, fingerprint, expires_at FROM idem_claim WHERE id = 1",
+      )
+      .toArray()[0];
+    const current: Claim | null = row
+      ? { jobId: row.job_id, fingerprint: row.fingerprint, expiresAt: row.expires_at }
+      : null;
+    const answer = decideClaim(current, request, now);
+    if (answer.outcome === "claimed") {
+      const expiresAt = now + request.ttlSeconds * 1000;
+      this.sql.exec(
+        "INSERT OR REPLACE INTO idem_claim (id, job_id, fingerprint, expires_at) VALUES (1, ?, ?, ?)",
+        answer.jobId,
+        request.fingerprint,
+        expiresAt,
+      );
+      await this.wakeAt(expiresAt);
+    }
+    return answer;
+  }
+
+  /** Undoes a claim made for a request that was then refused as a whole, so the key stays free. */
+  async unclaim(jobId: string): Promise<void> {
+    if (!this.hasSchema()) return;
+    this.sql.exec("DELETE FROM idem_claim WHERE id = 1 AND job_id = ?", jobId);
+  }
+
+  // ---- flow control ----
+
+  /** One call per key per consumer batch: which of these jobs may start now, and the delay for the rest. */
+  async admit(request: AdmitRequest): Promise<AdmitAnswer> {
+    const now = Date.now();
+    this.ensureSchema();
+    this.sql.exec("DELETE FROM flow_leases WHERE until <= ?", now);
+    this.sql.exec("DELETE FROM flow_waiting WHERE until < ?", now - WAITING_STALE_MS);
+    const waiting = new Map(
+      this.sql
+        .exec<{ job_id: string; until: number }>("SELECT job_id, until FROM flow_waiting")
+        .toArray()
+        .map((w) => [w.job_id, w.until]),
+    );
+    // Returning jobs show how late the queue brings deferred jobs back after their delay.
+    const late = request.jobs.flatMap((job) => {
+      const until = waiting.get(job.id);
+      return until === undefined ? [] : [now - until];
+    });
+    const meta = this.applySettings(request, now, late);
+    const limits: FlowLimits = {
+      rate:
+        meta.rate_limit != null && meta.rate_period != null
+          ? { limit: meta.rate_limit, periodSeconds: meta.rate_period }
+          : null,
+      concurrency: meta.concurrency,
+    };
+    if (limits.rate)
+      this.sql.exec("DELETE FROM flow_starts WHERE at + ? <= ?", tokenHoldMs(limits.rate.periodSeconds), now);
+    const window = this.sql
+      .exec<{ at: number; n: number }>("SELECT at, n FROM flow_starts ORDER BY at")
+      .toArray()
+      .map(({ at, n }): [number, number] => [at, n]);
+    const decision = decide(
+      limits,
+      { window, leases: this.leases(), waiting, averageRunMs: meta.average_run_ms, returnLagMs: meta.return_lag_ms },
+      request.jobs,
+      now,
+    );
+
+    if (limits.rate && decision.admitted.length > 0) this.saveWindow(window, decision.window);
+    for (const { id, startAt, leaseUntil } of decision.admitted) {
+      if (limits.concurrency != null) {
+        this.sql.exec(
+          "INSERT OR REPLACE INTO flow_leases (job_id, until, started) VALUES (?, ?, ?)",
+          id,
+          leaseUntil,
+          startAt,
+        );
+      }
+      if (waiting.has(id)) this.sql.exec("DELETE FROM flow_waiting WHERE job_id = ?", id);
+    }
+    for (const { id, delaySeconds } of decision.deferred) {
+      this.sql.exec("INSERT OR REPLACE INTO flow_waiting (job_id, until) VALUES (?, ?)", id, now + delaySeconds * 1000);
+    }
+    await this.wakeAt(now + FLOW_IDLE_MS);
+    return {
+      admitted: decision.admitted.map((a) => ({ id: a.id, waitMs: a.startAt - now })),
+      deferred: decision.deferred,
+      leased: limits.concurrency != null && decision.admitted.length > 0,
+    };
+  }
+
+  /** Gives back the slots of jobs whose outcome is written. One call per key per consumer batch. */
+  async release(jobIds: string[]): Promise<void> {
+    if (!this.hasSchema() || jobIds.length === 0) return;
+    const now = Date.now();
+    const held: number[] = [];
+    for (const id of jobIds) {
+      const row = this.sql
+        .exec<{ started: number }>("DELETE FROM flow_leases WHERE job_id = ? RETURNING started", id)
+        .toArray()[0];
+      if (row) held.push(now - row.started);
+    }
+    const meta = this.meta();
+    if (meta && held.length > 0) {
+      this.sql.exec(
+        "UPDATE flow_meta SET average_run_ms = ? WHERE id = 1",
+        nextAverageRunMs(meta.average_run_ms, held),
+      );
+    }
+  }
+
+  /** The key's settings and live counts, or null when no job has named the key lately. */
+  async describe(): Promise<FlowView | null> {
+    if (!this.hasSchema()) return null;
+    const meta = this.meta();
+    if (!meta) return null;
+    const now = Date.now();
+    const waiting = this.sql
+      .exec<{ n: number }>("SELECT count(*) AS n FROM flow_waiting WHERE until >= ?", now - WAITING_STALE_MS)
+      .one().n;
+    return {
+      key: meta.key,
+      rate:
+        meta.rate_limit != null && meta.rate_period != null
+          ? { limit: meta.rate_limit, periodSeconds: meta.rate_period }
+          : null,
+      concurrency: meta.concurrency,
+      running: liveLeases(this.leases(), now).size,
+      waiting,
+    };
+  }
+
+  /** Cleans up: expired idempotency claims, idle flow state. An object left with nothing deletes its storage. */
+  override async alarm(): Promise<void> {
+    if (!this.hasSchema()) return;
+    const now = Date.now();
+    this.sql.exec("DELETE FROM idem_claim WHERE expires_at <= ?", now);
+    const claim = this.sql.exec<{ expires_at: number }>("SELECT expires_at FROM idem_claim").toArray()[0];
+    const meta = this.meta();
+    const live = liveLeases(this.leases(), now);
+    const flowWake = meta ? Math.max(meta.last_seen + FLOW_IDLE_MS, ...live.values()) : null;
+    const flowIdle = flowWake !== null && flowWake <= now;
+    if (flowIdle) {
+      for (const table of ["flow_meta", "flow_starts", "flow_leases", "flow_waiting"])
+        this.sql.exec(`DELETE FROM ${table}`);
+    }
+    const next = [claim?.expires_at, flowIdle ? null : flowWake].filter((t): t is number => t != null);
+    if (next.length > 0) {
+      await this.ctx.storage.setAlarm(Math.min(...next));
+      return;
+    }
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+    this.schemaReady = false;
+  }
+
+  private meta(): MetaRow | undefined {
+    return this.sql.exec<MetaRow>("SELECT * FROM flow_meta WHERE id = 1").toArray()[0];
+  }
+
+  private leases(): Map<string, number> {
+    const rows = this.sql.exec<{ job_id: string; until: number }>("SELECT job_id, until FROM flow_leases").toArray();
+    return new Map(rows.map((r) => [r.job_id, r.until]));
+  }
+
+  /**
+   * The latest job naming the key sets its limits; an older job's settings never overwrite a newer
+   * one's. One row write per ask, which also keeps the key's last activity and learned lag.
+   */
+  private applySettings(request: AdmitRequest, now: number, lateMs: number[]): MetaRow {
+    const current = this.meta();
+    const newer = !current || request.settingsFrom >= current.settings_from;
+    const next: MetaRow = {
+      key: request.key,
+      rate_limit: newer ? (request.limits.rate?.limit ?? null) : (current?.rate_limit ?? null),
+      rate_period: newer ? (request.limits.rate?.periodSeconds ?? null) : (current?.rate_period ?? null),
+      concurrency: newer ? request.limits.concurrency : (current?.concurrency ?? null),
+      settings_from: newer ? request.settingsFrom : (current?.settings_from ?? request.settingsFrom),
+      average_run_ms: current?.average_run_ms ?? DEFAULT_AVERAGE_RUN_MS,
+      return_lag_ms: nextReturnLagMs(current?.return_lag_ms ?? 0, lateMs),
+      last_seen: now,
+    };
+    this.sql.exec(
+      `INSERT OR REPLACE INTO flow_meta
+         (id, key, rate_limit, rate_period, concurrency, settings_from, average_run_ms, return_lag_ms, last_seen)
+       VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      next.key,
+      next.rate_limit,
+      next.rate_period,
+      next.concurrency,
+      next.settings_from,
+      next.average_run_ms,
+      next.return_lag_ms,
+      next.last_seen,
+    );
+    return next;
+  }
+
+  /** Writes only the window entries this decision added or grew; pruned entries were deleted already. */
+  private saveWindow(before: StartWindow, after: StartWindow) {
+    const counts = new Map(before);
+    for (const [at, n] of after) {
+      if (counts.get(at) === n) continue;
+      this.sql.exec(
+        "INSERT INTO flow_starts (at, n) VALUES (?, ?) ON CONFLICT (at) DO UPDATE SET n = excluded.n",
+        at,
+        n,
+      );
+    }
+  }
+
+  /** Keeps one alarm at the earliest time something may need cleaning. */
+  private async wakeAt(at: number) {
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+  }
+}

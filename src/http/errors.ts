@@ -3,7 +3,12 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { ZodError } from "zod";
-import { PayloadTooLargeError, PayloadValidationError, UnknownJobTypeError } from "../queue/producer-errors";
+import {
+  IdempotencyConflictError,
+  PayloadTooLargeError,
+  PayloadValidationError,
+  UnknownJobTypeError,
+} from "../queue/producer-errors";
 import type { AppEnv } from "./app-env";
 
 /** The contract's error codes; listed once here, they also become the OpenAPI Error schema's enum. */
@@ -69,6 +74,7 @@ export function toApiError(err: unknown): ApiError {
   if (err instanceof UnknownJobTypeError) return new ApiError("unknown_job_type", err.message);
   if (err instanceof PayloadTooLargeError) return new ApiError("payload_too_large", err.message);
   if (err instanceof PayloadValidationError) return new ApiError("invalid_request", err.message, err.issues);
+  if (err instanceof IdempotencyConflictError) return new ApiError("idempotency_conflict", err.message);
   if (err instanceof HTTPException) {
     if (err.status === 413) return new ApiError("payload_too_large", "request body too large");
     if (err.status === 401) return new ApiError("unauthorized", err.message || "unauthorized");

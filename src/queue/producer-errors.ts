@@ -17,3 +17,13 @@ export class PayloadValidationError extends Error {
 }
 
 export class PayloadTooLargeError extends Error {}
+
+/** The idempotency key is bound to a request with another type or payload. */
+export class IdempotencyConflictError extends Error {
+  constructor(
+    readonly key: string,
+    readonly path: string,
+  ) {
+    super(`${path ? `${path}: ` : ""}this idempotency key was already used with a different type or payload`);
+  }
+}

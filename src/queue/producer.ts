@@ -1,7 +1,9 @@
 // Enqueue: validate against the job type, commit the rows to D1, then send their ids to the queue.
 import type { Db } from "../db/client";
-import { insertJob, type NewJob, type Statement } from "../db/jobs";
+import { insertJob, loadJobs, type NewJob, type Statement } from "../db/jobs";
 import type { JobRow } from "../db/schema";
+import type { GateNamespace } from "../gate/gate-client";
+import { claimIdempotencyKeys } from "../gate/idempotency-claims";
 import type { EnqueueInput } from "../http/schemas";
 import type { JobRegistry } from "../jobs/define-job";
 import { newId } from "../jobs/ids";
@@ -34,6 +36,8 @@ export type EnqueueContext = {
   payloadLimitBytes: number;
   allowPrivateTargets: boolean;
   log: Logger;
+  /** The KeyGate namespace; needed when an item carries an idempotency key. */
+  gates?: GateNamespace;
 };
 
 const byteLength = (text: string) => new TextEncoder().encode(text).byteLength;
@@ -128,16 +132,61 @@ export async function sendMessages(
   return failed;
 }
 
-/** Persist, then enqueue: all rows in one D1 batch (all or nothing), then the messages. */
-export async function enqueueJobs(inputs: EnqueueInput[], ctx: EnqueueContext): Promise<JobRow[]> {
-  const rows = inputs.map((input, i) => buildJobRow(input, ctx, inputs.length > 1 ? `jobs.${i}` : ""));
-  const inserts = rows.map((row) => insertJob(ctx.db, row).returning());
-  const inserted = (await ctx.db.batch(inserts as unknown as [Statement, ...Statement[]])) as JobRow[][];
-  const saved = inserted.flat();
-  const toSend = saved.filter((row) => row.status === "queued");
+export type Enqueued = { row: JobRow; replayed: boolean };
+
+/**
+ * Persist, then enqueue: all rows in one D1 batch (all or nothing), then the messages. Rows with an
+ * idempotency key first take the job id their key is bound to (src/gate); the insert does nothing
+ * on an existing id, so a duplicate answers the original job and a retry after a crash creates it.
+ */
+export async function enqueue(inputs: EnqueueInput[], ctx: EnqueueContext): Promise<Enqueued[]> {
+  const paths = inputs.map((_, i) => (inputs.length > 1 ? `jobs.${i}` : ""));
+  const rows = inputs.map((input, i) => buildJobRow(input, ctx, paths[i]));
+  await claimKeys(inputs, rows, paths, ctx);
+  const inserts = rows.map((row) => insertJob(ctx.db, row).onConflictDoNothing().returning());
+  const inserted = ((await ctx.db.batch(inserts as unknown as [Statement, ...Statement[]])) as JobRow[][]).flat();
+  const created = new Set(inserted.map((row) => row.id));
+  const replayedRows = rows.filter((row) => !created.has(row.id));
+  const originals = replayedRows.length > 0 ? await loadJobs(ctx.db, replayedRows.map(keyOf)) : [];
+  const byId = new Map([...originals, ...inserted].map((row) => [row.id, row]));
+
+  const toSend = inserted.filter((row) => row.status === "queued");
   await sendMessages(ctx.queue, toSend, ctx.now, ctx.log);
-  for (const row of saved) {
-    ctx.log.info("job enqueued", { jobId: row.id, type: row.type, status: row.status, ...JSON.parse(row.metadata) });
-  }
-  return saved;
+  const answered = new Set<string>();
+  return rows.map((planned) => {
+    const row = byId.get(planned.id);
+    if (!row) throw new Error("an idempotency key points at a job that vanished during the request");
+    // The second item naming the same key in one request is a replay of the first.
+    const replayed = !created.has(row.id) || answered.has(row.id);
+    answered.add(row.id);
+    const fields = { jobId: row.id, type: row.type, status: row.status, ...JSON.parse(row.metadata) };
+    if (replayed) ctx.log.info("idempotent replay", fields);
+    else ctx.log.info("job enqueued", fields);
+    return { row, replayed };
+  });
+}
+
+export async function enqueueJobs(inputs: EnqueueInput[], ctx: EnqueueContext): Promise<JobRow[]> {
+  return (await enqueue(inputs, ctx)).map((r) => r.row);
+}
+
+const keyOf = (row: NewJob) => ({ tenant: row.tenantId, id: row.id });
+
+async function claimKeys(inputs: EnqueueInput[], rows: NewJob[], paths: string[], ctx: EnqueueContext) {
+  const keyed = rows.flatMap((row, i) => {
+    const input = inputs[i];
+    if (!row.idempotencyKey || !input) return [];
+    return [
+      {
+        row,
+        type: input.type,
+        payload: input.payload ?? {},
+        ttlSeconds: input.idempotencyTtlSeconds,
+        path: paths[i] ?? "",
+      },
+    ];
+  });
+  if (keyed.length === 0) return;
+  if (!ctx.gates) throw new Error("idempotency keys need the KEY_GATE binding in the enqueue context");
+  await claimIdempotencyKeys(ctx.gates, ctx.tenant, keyed);
 }

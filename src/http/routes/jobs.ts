@@ -13,7 +13,7 @@ import {
 import type { JobRow } from "../../db/schema";
 import { RETRYABLE_BY_HAND } from "../../jobs/state";
 import type { JobMessage, JobStatus } from "../../jobs/types";
-import { type EnqueueContext, enqueueJobs, sendMessages } from "../../queue/producer";
+import { type EnqueueContext, type Enqueued, enqueue, enqueueJobs, sendMessages } from "../../queue/producer";
 import type { AppEnv } from "../app-env";
 import { tenantOf } from "../auth";
 import { ApiError, notFound } from "../errors";
@@ -38,6 +38,7 @@ export function enqueueContext(c: Context<AppEnv>): EnqueueContext {
     payloadLimitBytes: Number(c.env.PAYLOAD_LIMIT_BYTES || 262_144),
     allowPrivateTargets: c.env.ALLOW_PRIVATE_TARGETS === "true",
     log: c.var.log,
+    gates: c.env.KEY_GATE,
   };
 }
 
@@ -149,11 +150,17 @@ export function registerJobRoutes(app: OpenAPIHono<AppEnv>) {
         { path: "idempotencyKey", message: "differs from the Idempotency-Key header" },
       ]);
     }
-    const [row] = await enqueueJobs(
+    const [enqueued] = await enqueue(
       [{ ...input, idempotencyKey: input.idempotencyKey ?? headerKey }],
       enqueueContext(c),
     );
-    return c.json(rowToJob(row as JobRow), 202);
+    const { row, replayed } = enqueued as Enqueued;
+    // A duplicate within the key's TTL answers the original job, whatever its status.
+    if (replayed) {
+      c.header("Idempotent-Replayed", "true");
+      return c.json(rowToJob(row), 200);
+    }
+    return c.json(rowToJob(row), 202);
   });
 
   app.openapi(batchRoute, async (c) => {

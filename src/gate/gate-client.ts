@@ -1,0 +1,11 @@
+// Names the KeyGate objects: one per (tenant, idempotency key) and one per (tenant, flow key).
+import type { KeyGate } from "./key-gate";
+
+export type GateNamespace = DurableObjectNamespace<KeyGate>;
+
+// Tenants never contain ":", so the tenant part cannot run into the key part.
+export const idempotencyGate = (ns: GateNamespace, tenant: string, key: string) =>
+  ns.get(ns.idFromName(`idem:${tenant}:${key}`));
+
+export const flowGate = (ns: GateNamespace, tenant: string, key: string) =>
+  ns.get(ns.idFromName(`flow:${tenant}:${key}`));
