@@ -106,7 +106,13 @@ async function consumeJobMessages(
       earlyWrites.push(
         deadStatement(db, row.tenantId, row.id, null, errorJson(error, row.attempts, now), row.attemptLog, now),
       );
-      jobLog.error("job dead", { type: row.type, status: "dead", reason: error.message });
+      jobLog.error("job dead", {
+        type: row.type,
+        attempt: row.attempts,
+        ...(JSON.parse(row.metadata) as Record<string, string>),
+        status: "dead",
+        reason: error.message,
+      });
       earlyTally.deadWithoutAttempt(row.tenantId, row.type);
       message.ack();
       continue;
@@ -128,6 +134,7 @@ async function consumeJobMessages(
   const claims = flow.admitted.map(({ row, options }) =>
     claimStatement(db, row, now, now + options.timeoutSeconds * 1000 + LEASE_SLACK_MS),
   );
+  for (const row of flow.deferredRows) earlyTally.deferred(row.tenantId, row.type);
   // Metrics counters ride in the same batch (src/db/metrics.ts); their results come after the claims'.
   const statements = [...earlyWrites, ...claims, ...counterUpsertStatements(db, earlyTally.entries(), minuteOf(now))];
   // Flow deferrals (runAt, attempt log) ride in the same batch, after the claims whose results are read below.

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { openDb } from "../../src/db/client";
 import { insertJob, type NewJob, type Statement } from "../../src/db/jobs";
 import { counterUpsertStatements } from "../../src/db/metrics";
+import { readQueueBacklog } from "../../src/http/routes/metrics";
 import { newId } from "../../src/jobs/ids";
 import { createTally, minuteOf } from "../../src/metrics/tally";
 import { call, enqueue, newTenant, waitForStatus } from "../fixtures/api";
@@ -146,6 +147,20 @@ describe("metrics", () => {
     expect(p95).toBeLessThanOrEqual(500);
   });
 
+  it("count flow-control deferrals apart from attempts", async () => {
+    const { key } = await newTenant("metrics-deferred");
+    const flow = { key: "one-at-a-time", concurrency: 1 };
+    const jobs = await Promise.all(
+      Array.from({ length: 3 }, () => enqueue(key, { type: "test-sleep", payload: { ms: 300 }, flow })),
+    );
+    for (const job of jobs) expect((await waitForStatus(key, job.id, ["succeeded", "dead"])).status).toBe("succeeded");
+    const body = await metrics(key);
+    // Three attempts ran; the jobs that found the slot taken waited, and waiting is not an attempt.
+    expect(body.window).toMatchObject({ started: 3, succeeded: 3, failed: 0, dead: 0 });
+    expect(body.window.deferred).toBeGreaterThanOrEqual(1);
+    expect(body.retryRate).toBe(0);
+  });
+
   it("count depth, oldest age and running from recent ids and watched rows", async () => {
     const { key, tenant } = await newTenant("metrics-depth");
     const db = openDb(env.DB);
@@ -174,6 +189,28 @@ describe("metrics", () => {
     const admin = await call<{ error: { code: string } }>("GET", "/v1/metrics", { token: "test-admin-token" });
     expect(admin.status).toBe(403);
     expect(admin.body.error.code).toBe("forbidden");
+  });
+});
+
+describe("the metrics routes' edges", () => {
+  it("are in the OpenAPI document", async () => {
+    const doc = await call<{ paths: Record<string, unknown> }>("GET", "/openapi.json");
+    expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(["/v1/metrics", "/metrics"]));
+  });
+
+  it("read the queue's backlog only where the runtime offers it, and never wait long for it", async () => {
+    expect(await readQueueBacklog({} as Queue)).toBeNull();
+    const failing = { metrics: () => Promise.reject(new Error("not here")) } as unknown as Queue;
+    expect(await readQueueBacklog(failing)).toBeNull();
+    const slow = { metrics: () => new Promise(() => {}) } as unknown as Queue;
+    const started = Date.now();
+    expect(await readQueueBacklog(slow)).toBeNull();
+    expect(Date.now() - started).toBeLessThan(5_000);
+    const oldest = new Date(Date.now() - 42_000);
+    const real = { metrics: async () => ({ backlogCount: 9, backlogBytes: 1, oldestMessageTimestamp: oldest }) };
+    expect(await readQueueBacklog(real as unknown as Queue)).toEqual({ messages: 9, oldestAt: oldest.getTime() });
+    // The local runtime's own binding answers too.
+    expect(await readQueueBacklog(env.JOBS_QUEUE)).toMatchObject({ messages: expect.any(Number) });
   });
 });
 
