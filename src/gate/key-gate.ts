@@ -55,9 +55,11 @@ type MetaRow = {
   last_seen: number;
 };
 
-const SCHEMA = [
-  `CREATE TABLE IF NOT EXISTS idem_claim (
-     id INTEGER PRIMARY KEY CHECK (id = 1), job_id TEXT NOT NULL, fingerprint TEXT NOT NULL, expires_at INTEGER NOT NULL)`,
+/**
+ * A flow object keeps its state in SQL tables, created on its first ask. An idempotency object holds
+ * one claim in the KV API instead (one row in the hidden KV table): no table to create per key.
+ */
+const FLOW_SCHEMA = [
   `CREATE TABLE IF NOT EXISTS flow_meta (
      id INTEGER PRIMARY KEY CHECK (id = 1), key TEXT NOT NULL, rate_limit INTEGER, rate_period INTEGER,
      concurrency INTEGER, settings_from TEXT NOT NULL, average_run_ms INTEGER NOT NULL,
@@ -67,27 +69,30 @@ const SCHEMA = [
      job_id TEXT PRIMARY KEY, until INTEGER NOT NULL, started INTEGER NOT NULL) WITHOUT ROWID`,
   "CREATE TABLE IF NOT EXISTS flow_waiting (job_id TEXT PRIMARY KEY, until INTEGER NOT NULL) WITHOUT ROWID",
 ];
+const CLAIM = "claim";
 
 export class KeyGate extends DurableObject<Env> {
   /** Tables are created on the first write, so a read of an unknown key leaves no storage behind. */
-  private schemaReady: boolean | null = null;
+  private tables: Set<string> | null = null;
 
   private get sql() {
     return this.ctx.storage.sql;
   }
 
-  private hasSchema(): boolean {
-    if (this.schemaReady === null) {
-      this.schemaReady =
-        this.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'flow_meta'").toArray().length > 0;
-    }
-    return this.schemaReady;
+  private hasFlowSchema(): boolean {
+    this.tables ??= new Set(
+      this.sql
+        .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .toArray()
+        .map((t) => t.name),
+    );
+    return this.tables.has("flow_meta");
   }
 
-  private ensureSchema() {
-    if (this.hasSchema()) return;
-    for (const statement of SCHEMA) this.sql.exec(statement);
-    this.schemaReady = true;
+  private ensureFlowSchema() {
+    if (this.hasFlowSchema()) return;
+    for (const statement of FLOW_SCHEMA) this.sql.exec(statement);
+    this.tables?.add("flow_meta");
   }
 
   // ---- idempotency ----
@@ -95,24 +100,10 @@ export class KeyGate extends DurableObject<Env> {
   /** Binds the key to a job on the first claim; an identical request later gets the same job id. */
   async claim(request: ClaimRequest): Promise<ClaimAnswer> {
     const now = Date.now();
-    this.ensureSchema();
-    const row = this.sql
-      .exec<{ job_id: string; fingerprint: string; expires_at: number }>(
-        "SELECT job_id, fingerprint, expires_at FROM idem_claim WHERE id = 1",
-      )
-      .toArray()[0];
-    const current: Claim | null = row
-      ? { jobId: row.job_id, fingerprint: row.fingerprint, expiresAt: row.expires_at }
-      : null;
-    const answer = decideClaim(current, request, now);
+    const answer = decideClaim(this.ctx.storage.kv.get<Claim>(CLAIM) ?? null, request, now);
     if (answer.outcome === "claimed") {
       const expiresAt = now + request.ttlSeconds * 1000;
-      this.sql.exec(
-        "INSERT OR REPLACE INTO idem_claim (id, job_id, fingerprint, expires_at) VALUES (1, ?, ?, ?)",
-        answer.jobId,
-        request.fingerprint,
-        expiresAt,
-      );
+      this.ctx.storage.kv.put<Claim>(CLAIM, { jobId: answer.jobId, fingerprint: request.fingerprint, expiresAt });
       await this.wakeAt(expiresAt);
     }
     return answer;
@@ -120,8 +111,7 @@ export class KeyGate extends DurableObject<Env> {
 
   /** Undoes a claim made for a request that was then refused as a whole, so the key stays free. */
   async unclaim(jobId: string): Promise<void> {
-    if (!this.hasSchema()) return;
-    this.sql.exec("DELETE FROM idem_claim WHERE id = 1 AND job_id = ?", jobId);
+    if (this.ctx.storage.kv.get<Claim>(CLAIM)?.jobId === jobId) this.ctx.storage.kv.delete(CLAIM);
   }
 
   // ---- flow control ----
@@ -129,7 +119,7 @@ export class KeyGate extends DurableObject<Env> {
   /** One call per key per consumer batch: which of these jobs may start now, and the delay for the rest. */
   async admit(request: AdmitRequest): Promise<AdmitAnswer> {
     const now = Date.now();
-    this.ensureSchema();
+    this.ensureFlowSchema();
     this.sql.exec("DELETE FROM flow_leases WHERE until <= ?", now);
     this.sql.exec("DELETE FROM flow_waiting WHERE until < ?", now - WAITING_STALE_MS);
     const waiting = new Map(
@@ -189,7 +179,7 @@ export class KeyGate extends DurableObject<Env> {
 
   /** Gives back the slots of jobs whose outcome is written. One call per key per consumer batch. */
   async release(jobIds: string[]): Promise<void> {
-    if (!this.hasSchema() || jobIds.length === 0) return;
+    if (!this.hasFlowSchema() || jobIds.length === 0) return;
     const now = Date.now();
     const held: number[] = [];
     for (const id of jobIds) {
@@ -209,7 +199,7 @@ export class KeyGate extends DurableObject<Env> {
 
   /** The key's settings and live counts, or null when no job has named the key lately. */
   async describe(): Promise<FlowView | null> {
-    if (!this.hasSchema()) return null;
+    if (!this.hasFlowSchema()) return null;
     const meta = this.meta();
     if (!meta) return null;
     const now = Date.now();
@@ -230,26 +220,28 @@ export class KeyGate extends DurableObject<Env> {
 
   /** Cleans up: expired idempotency claims, idle flow state. An object left with nothing deletes its storage. */
   override async alarm(): Promise<void> {
-    if (!this.hasSchema()) return;
     const now = Date.now();
-    this.sql.exec("DELETE FROM idem_claim WHERE expires_at <= ?", now);
-    const claim = this.sql.exec<{ expires_at: number }>("SELECT expires_at FROM idem_claim").toArray()[0];
-    const meta = this.meta();
-    const live = liveLeases(this.leases(), now);
+    let claim = this.ctx.storage.kv.get<Claim>(CLAIM);
+    if (claim && claim.expiresAt <= now) {
+      this.ctx.storage.kv.delete(CLAIM);
+      claim = undefined;
+    }
+    const meta = this.hasFlowSchema() ? this.meta() : undefined;
+    const live = meta ? liveLeases(this.leases(), now) : new Map<string, number>();
     const flowWake = meta ? Math.max(meta.last_seen + FLOW_IDLE_MS, ...live.values()) : null;
     const flowIdle = flowWake !== null && flowWake <= now;
     if (flowIdle) {
       for (const table of ["flow_meta", "flow_starts", "flow_leases", "flow_waiting"])
         this.sql.exec(`DELETE FROM ${table}`);
     }
-    const next = [claim?.expires_at, flowIdle ? null : flowWake].filter((t): t is number => t != null);
+    const next = [claim?.expiresAt, flowIdle ? null : flowWake].filter((t): t is number => t != null);
     if (next.length > 0) {
       await this.ctx.storage.setAlarm(Math.min(...next));
       return;
     }
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
-    this.schemaReady = false;
+    this.tables = null;
   }
 
   private meta(): MetaRow | undefined {

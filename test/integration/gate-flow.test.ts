@@ -183,17 +183,16 @@ describe("flow control (KeyGate per tenant + flow key)", () => {
     const after = await Promise.all(
       jobs.map(async (job) => (await call<JobDetail>("GET", `/v1/jobs/${job.id}`, { token: key })).body),
     );
-    expect(after.map((j) => j.status)).toEqual([
-      "succeeded",
-      "succeeded",
-      "queued",
-      "succeeded",
-      "succeeded",
-      "succeeded",
-      "succeeded",
-    ]);
+    // Two of the rate-limited jobs ran (ids made in one millisecond order them at random); the third waits.
+    expect(
+      after
+        .slice(0, 3)
+        .map((j) => j.status)
+        .sort(),
+    ).toEqual(["queued", "succeeded", "succeeded"]);
+    expect(after.slice(3).map((j) => j.status)).toEqual(["succeeded", "succeeded", "succeeded", "succeeded"]);
     // The deferred job spent no attempt; its row says why it waits and when it comes back.
-    const deferred = after[2] as JobDetail;
+    const deferred = after.find((j) => j.status === "queued") as JobDetail;
     expect(deferred.attempts).toBe(0);
     expect(deferred.attemptLog.map((a) => a.outcome)).toEqual(["deferred"]);
     expect(Date.parse(deferred.runAt)).toBeGreaterThan(Date.now() + 50_000);

@@ -2,7 +2,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { idempotencyGate } from "../../src/gate/gate-client";
-import { fingerprint } from "../../src/gate/idempotency";
+import { type Claim, fingerprint } from "../../src/gate/idempotency";
 import type { Job } from "../../src/jobs/types";
 import { call, newTenant, waitForStatus } from "../fixtures/api";
 
@@ -20,7 +20,9 @@ async function jobsOfTenant(key: string): Promise<Job[]> {
 /** Moves a key's claim into the past, as if its TTL had run out; the real alarm then does its cleanup. */
 async function expireClaim(tenant: string, key: string) {
   await runInDurableObject(idempotencyGate(env.KEY_GATE, tenant, key), (_instance, state) => {
-    state.storage.sql.exec("UPDATE idem_claim SET expires_at = ?", Date.now() - 1);
+    const claim = state.storage.kv.get<Claim>("claim");
+    expect(claim).toBeDefined();
+    state.storage.kv.put("claim", { ...claim, expiresAt: Date.now() - 1 });
   });
 }
 
@@ -98,10 +100,11 @@ describe("idempotency keys (KeyGate per tenant + key)", () => {
     // Once this claim expires too, the alarm removes it and the object's storage is gone.
     await expireClaim(tenant, "k-ttl");
     expect(await runDurableObjectAlarm(stub)).toBe(true);
-    const tables = await runInDurableObject(stub, (_i, state) =>
-      state.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'idem%'").toArray(),
-    );
-    expect(tables).toEqual([]);
+    const left = await runInDurableObject(stub, async (_i, state) => ({
+      claim: state.storage.kv.get("claim"),
+      alarm: await state.storage.getAlarm(),
+    }));
+    expect(left).toEqual({ claim: undefined, alarm: null });
     const third = await post(key, body);
     expect(third.status).toBe(202);
     expect(new Set([first.body.id, second.body.id, third.body.id]).size).toBe(3);
