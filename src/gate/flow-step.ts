@@ -21,7 +21,7 @@ export type FlowStep<W extends FlowItem> = {
   writes: Statement[];
   /** Once `writes` committed: re-send each deferred job with its delay, then ack its message. */
   sendDeferrals(): Promise<void>;
-  /** Waits until an admitted job's turn: its token may come back up to a second after the gate answered. */
+  /** Waits until an admitted job's turn: the gate schedules rate-limited starts up to a few seconds ahead. */
   waitTurn(item: { row: JobRow }): Promise<void>;
   /** Gives back the slots of every admitted job (ran, lost its claim, or could not be claimed). One call per key; idempotent. */
   release(): Promise<void>;
@@ -157,7 +157,13 @@ async function sendDeferrals<W extends FlowItem>(
         })),
       );
       for (const { item, delaySeconds } of chunk) {
-        log.info("job deferred by flow control", { jobId: item.row.id, type: item.row.type, delaySeconds });
+        log.info("job deferred by flow control", {
+          jobId: item.row.id,
+          type: item.row.type,
+          tenant: item.row.tenantId,
+          status: item.row.status,
+          delaySeconds,
+        });
         item.message.ack();
       }
     } catch (err) {
