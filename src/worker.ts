@@ -1,6 +1,8 @@
 // Composes the Worker's handlers from a list of job types, so a test or a user's entry can add its own.
 import { createApp } from "./http/app";
 import { createRegistry, type JobDefinition } from "./jobs/define-job";
+import { metered } from "./metering/invocation";
+import { meterBatch } from "./metering/queue";
 import { consumeJobs } from "./queue/consumer";
 import { consumeDeadLetters } from "./queue/dlq-consumer";
 import { declaredScheduleSync } from "./scheduler/declared-schedules";
@@ -15,13 +17,25 @@ export function createWorker(options: { jobs: JobDefinition[]; schedules?: Decla
   const syncDeclared = declaredScheduleSync(options.schedules ?? []);
   const app = createApp(registry);
   return {
-    fetch: app.fetch,
-    async queue(batch, env, _ctx) {
-      if (batch.queue === DEAD_LETTER_QUEUE) await consumeDeadLetters(batch, env);
-      else await consumeJobs(batch, env, registry);
+    fetch: (request, env, ctx) =>
+      metered({ handler: "fetch", method: request.method, path: new URL(request.url).pathname }, env, (meteredEnv) =>
+        Promise.resolve(app.fetch(request, meteredEnv, ctx)),
+      ),
+    queue: (batch, env, _ctx) => {
+      const counted = meterBatch(batch);
+      return metered(
+        { handler: "queue", queue: batch.queue },
+        env,
+        async (meteredEnv) => {
+          if (batch.queue === DEAD_LETTER_QUEUE) await consumeDeadLetters(counted.batch, meteredEnv);
+          else await consumeJobs(counted.batch, meteredEnv, registry);
+        },
+        counted.usage,
+      );
     },
-    async scheduled(controller, env, _ctx) {
-      await tick(env, controller.scheduledTime, { registry, syncDeclared });
-    },
+    scheduled: (controller, env, _ctx) =>
+      metered({ handler: "scheduled" }, env, async (meteredEnv) => {
+        await tick(meteredEnv, controller.scheduledTime, { registry, syncDeclared });
+      }),
   } satisfies ExportedHandler<Env>;
 }
