@@ -1,11 +1,9 @@
 // Writes the typed client's types from the app's own OpenAPI document; `--check` fails when they drifted.
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
+import { register } from "node:module";
 import { pathToFileURL } from "node:url";
 import openapiTS, { astToString } from "openapi-typescript";
-import { createApp } from "../src/http/app";
-import { createRegistry } from "../src/jobs/define-job";
-import { tasks } from "../src/tasks";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 export const TYPES_FILE = "src/client/openapi-types.ts";
@@ -16,8 +14,32 @@ const HEADER = [
   "",
 ].join("\n");
 
+/**
+ * Node cannot load `cloudflare:*` modules. A route module may still reach one (a Durable Object class, an
+ * entrypoint) without running it to build the document, so those resolve to inert stand-ins here.
+ */
+const WORKERS_STUB = [
+  "export class DurableObject {}",
+  "export class WorkerEntrypoint {}",
+  "export class WorkflowEntrypoint {}",
+  "export class RpcTarget {}",
+  "export const env = {};",
+  "export const exports = {};",
+  "export function waitUntil() {}",
+].join("\n");
+const STUB_HOOK = `export async function resolve(specifier, context, next) {
+  if (specifier.startsWith("cloudflare:")) {
+    return { url: "data:text/javascript," + encodeURIComponent(${JSON.stringify(WORKERS_STUB)}), shortCircuit: true };
+  }
+  return next(specifier, context);
+}`;
+
 /** The document exactly as GET /openapi.json serves it; the route never touches a binding. */
 export async function openApiDocument(): Promise<Record<string, unknown>> {
+  register(`data:text/javascript,${encodeURIComponent(STUB_HOOK)}`);
+  const { createApp } = await import("../src/http/app");
+  const { createRegistry } = await import("../src/jobs/define-job");
+  const { tasks } = await import("../src/tasks");
   const app = createApp(createRegistry(tasks));
   const quiet = console.log;
   console.log = () => {}; // the request log line is noise in a build step
