@@ -8,6 +8,7 @@ header a{color:#fff;text-decoration:none;padding:.25rem .5rem;border-radius:4px}
 header a[aria-current=page]{background:rgba(255,255,255,.18)}
 header .brand{font-weight:700;margin-right:auto;padding-left:0}
 header form{margin:0}
+header .muted-light{opacity:.8}
 header button{background:transparent;color:#fff;border-color:rgba(255,255,255,.4)}
 main{max-width:72rem;margin:0 auto;padding:1rem}
 h1{font-size:1.35rem;margin:.25rem 0 1rem}
@@ -45,7 +46,9 @@ pre{background:#f3f4f6;padding:.75rem;border-radius:6px;overflow:auto;max-height
 dl.fields{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem;margin:0}
 dl.fields dt{color:var(--muted)}
 dl.fields dd{margin:0;word-break:break-word}
+.chart{margin:0}
 .chart svg{width:100%;height:10rem;display:block}
+form.inline{display:inline}
 .legend{font-size:.85rem;margin-top:.4rem}
 .legend span{margin-right:1rem;white-space:nowrap}
 .swatch{display:inline-block;width:.7rem;height:.7rem;border-radius:2px;margin-right:.3rem;vertical-align:middle}

@@ -20,7 +20,7 @@ export function ThroughputChart(props: { series: SeriesPoint[] }) {
   const first = series[0];
   const last = series[series.length - 1];
   return (
-    <figure class="chart" style="margin:0">
+    <figure class="chart">
       <svg
         viewBox={`0 0 ${WIDTH} ${HEIGHT}`}
         preserveAspectRatio="none"

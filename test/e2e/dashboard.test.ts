@@ -21,6 +21,7 @@ describe("dashboard in headless Chromium", () => {
   let profile: string;
   let key: string;
   let answer = 400;
+  const pageProblems: string[] = [];
 
   async function enqueueHttp(path: string, metadata: Record<string, string> = {}) {
     const res = await dev.call<Job>("POST", "/v1/jobs", {
@@ -59,6 +60,11 @@ describe("dashboard in headless Chromium", () => {
     page = context.pages()[0] ?? (await context.newPage());
     // Destructive buttons ask for confirmation; the test says yes.
     page.on("dialog", (dialog) => void dialog.accept());
+    // A CSP violation or a script error on any page fails the last test.
+    page.on("pageerror", (error) => pageProblems.push(error.message));
+    page.on("console", (message) => {
+      if (message.text().includes("Content Security Policy")) pageProblems.push(message.text());
+    });
   });
 
   afterAll(async () => {
@@ -257,6 +263,10 @@ describe("dashboard in headless Chromium", () => {
     expect(requests.every((l) => typeof l.requestId === "string")).toBe(true);
     expect(dev.output()).not.toContain(key);
     expect(dev.output()).not.toContain("payload-body");
+  });
+
+  it("broke no Content Security Policy rule and threw no script error on any page", () => {
+    expect(pageProblems).toEqual([]);
   });
 
   it("signs out", async () => {

@@ -17,7 +17,7 @@ export type ScheduleView = {
 
 function Action(props: { session: Session; id: string; action: string; label: string; primary?: boolean }) {
   return (
-    <form method="post" action={`/dashboard/schedules/${props.id}/${props.action}`} style="display:inline">
+    <form method="post" action={`/dashboard/schedules/${props.id}/${props.action}`} class="inline">
       <CsrfField session={props.session} />
       <button type="submit" class={props.primary ? "small primary" : "small"}>
         {props.label}
