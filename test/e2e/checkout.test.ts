@@ -166,6 +166,14 @@ describe("the checkout example while Edge Jobs is unreachable", () => {
       await checkout.tick();
       const calls = orderApi.received.filter((r) => JSON.parse(r.body).orderId === res.body.orderId);
       expect(calls.map((r) => r.path).sort()).toEqual(["/send-order-confirmation", "/sync-order-side-effects"]);
+
+      // Edge Jobs gone again: the order still reads, its jobs' state is unknown for now.
+      await jobs.stop();
+      jobs = undefined;
+      const offline = await checkout.call<OrderView>("GET", `/orders/${res.body.orderId}`);
+      expect(offline.status).toBe(200);
+      expect(offline.body.status).toBe("confirmed");
+      expect(offline.body.followUps.map((j) => j.status)).toEqual(["unknown", "unknown"]);
     } finally {
       await jobs?.stop();
       await checkout.stop();

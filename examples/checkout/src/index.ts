@@ -25,11 +25,19 @@ app.get("/orders/:id", async (c) => {
   const order = await findOrder(c.env.ORDERS_DB, c.req.param("id"));
   if (!order) return c.json({ error: { code: "not_found", message: "order not found" } }, 404);
   const ids = [order.confirmationJobId, order.sideEffectsJobId].filter((id): id is string => id !== null);
-  const jobs = await Promise.all(ids.map((id) => c.env.JOBS.get(id)));
-  return c.json({
-    ...order,
-    followUps: jobs.map((job) => ({ id: job.id, type: job.type, status: job.status, attempts: job.attempts })),
-  });
+  const followUps = await Promise.all(
+    ids.map(async (id) => {
+      try {
+        const job = await c.env.JOBS.get(id);
+        return { id, type: job.type, status: job.status, attempts: job.attempts };
+      } catch (err) {
+        // Finished jobs are pruned after the retention period; anything else is Edge Jobs being unreachable.
+        const gone = typeof err === "object" && err !== null && "code" in err && err.code === "not_found";
+        return { id, type: null, status: gone ? "pruned" : "unknown", attempts: null };
+      }
+    }),
+  );
+  return c.json({ ...order, followUps });
 });
 
 export default {
