@@ -5,7 +5,7 @@ export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8
 
 export type Labels = Record<string, string>;
 export type Sample = { labels: Labels; value: number };
-export type Family = { name: string; help: string; type: "gauge" | "counter"; samples: Sample[] };
+export type Family = { name: string; help: string; type: "gauge" | "counter" | "summary"; samples: Sample[] };
 
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
@@ -43,7 +43,12 @@ export function renderFamilies(families: Family[]): string {
   return lines.length === 0 ? "" : `${lines.join("\n")}\n`;
 }
 
-type Spec = { name: string; help: string; samples: (m: TypeMetrics) => { labels?: Labels; value: number }[] };
+type Spec = {
+  name: string;
+  help: string;
+  type?: Family["type"];
+  samples: (m: TypeMetrics) => { labels?: Labels; value: number }[];
+};
 
 const one = (value: number) => [{ value }];
 const WINDOW_EVENTS: (keyof WindowCounts)[] = ["started", "succeeded", "failed", "dead", "deferred"];
@@ -76,15 +81,17 @@ const SPECS: Spec[] = [
     samples: (m) => one(m.failureRate),
   },
   {
-    name: "attempt_duration_ms",
+    // A summary of quantiles only, in seconds (Prometheus' base unit); the JSON keeps milliseconds.
+    name: "attempt_duration_seconds",
     help: "Attempt duration percentiles over the window, estimated from histogram buckets.",
+    type: "summary",
     samples: (m) =>
       (
         [
           ["0.5", m.durationMs.p50],
           ["0.95", m.durationMs.p95],
         ] as const
-      ).flatMap(([quantile, value]) => (value == null ? [] : [{ labels: { quantile }, value }])),
+      ).flatMap(([quantile, ms]) => (ms == null ? [] : [{ labels: { quantile }, value: ms / 1000 }])),
   },
   {
     name: "window_events",
@@ -101,7 +108,7 @@ export function snapshotFamilies(snapshot: MetricsSnapshot, tenant: string): Fam
     families.push({
       name: `edge_jobs_${spec.name}`,
       help,
-      type: "gauge",
+      type: spec.type ?? "gauge",
       samples: spec.samples(snapshot).map((s) => ({ labels: { tenant, ...s.labels }, value: s.value })),
     });
   }
@@ -109,7 +116,7 @@ export function snapshotFamilies(snapshot: MetricsSnapshot, tenant: string): Fam
     families.push({
       name: `edge_jobs_type_${spec.name}`,
       help: `${spec.help} Per job type.`,
-      type: "gauge",
+      type: spec.type ?? "gauge",
       samples: Object.entries(snapshot.byType).flatMap(([type, m]) =>
         spec.samples(m).map((s) => ({ labels: { tenant, type, ...s.labels }, value: s.value })),
       ),

@@ -236,7 +236,7 @@ describe("Prometheus rendering", () => {
       families.get(name)?.samples.find((s) => Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
 
     for (const f of families.values()) {
-      expect(f.type, f.name).toBe("gauge");
+      expect(f.type, f.name).toBe(f.name.includes("duration") ? "summary" : "gauge");
       expect(f.help, f.name).not.toBeNull();
     }
     expect(value("edge_jobs_depth", { tenant: "acme" })).toBe(4);
@@ -246,8 +246,9 @@ describe("Prometheus rendering", () => {
     expect(value("edge_jobs_window_events", { tenant: "acme", event: "succeeded" })).toBe(10);
     expect(value("edge_jobs_retry_rate", { tenant: "acme" })).toBe(snapshot.retryRate);
     expect(value("edge_jobs_type_running", { tenant: "acme", type: 'we"ird\\type' })).toBe(1);
-    expect(value("edge_jobs_type_attempt_duration_ms", { type: "send-email", quantile: "0.5" })).toBe(
-      snapshot.byType["send-email"]?.durationMs.p50,
+    // Durations are in seconds here (Prometheus' base unit), milliseconds in the JSON.
+    expect(value("edge_jobs_type_attempt_duration_seconds", { type: "send-email", quantile: "0.5" })).toBe(
+      (snapshot.byType["send-email"]?.durationMs.p50 as number) / 1000,
     );
     expect(value("edge_jobs_queue_backlog_messages", {})).toBe(7);
     expect(value("edge_jobs_queue_oldest_age_seconds", {})).toBe(5);
@@ -258,7 +259,7 @@ describe("Prometheus rendering", () => {
   it("leaves out what is unknown: no percentiles without attempts, no queue family without a backlog reading", () => {
     const snapshot = buildSnapshot({ now: 0, windowMinutes: 15, states: [], minutes: [], queue: null });
     const families = parseExposition(renderSnapshot(snapshot, "empty"));
-    expect(families.has("edge_jobs_attempt_duration_ms")).toBe(false);
+    expect(families.has("edge_jobs_attempt_duration_seconds")).toBe(false);
     expect(families.has("edge_jobs_queue_backlog_messages")).toBe(false);
     expect(families.get("edge_jobs_depth")?.samples).toEqual([
       { name: "edge_jobs_depth", labels: { tenant: "empty" }, value: 0 },
