@@ -18,9 +18,10 @@ import { createRegistry, type JobDefinition, type JobRegistry } from "../jobs/de
 import { newId } from "../jobs/ids";
 import { type Logger, log } from "../jobs/logger";
 import type { JobMessage } from "../jobs/types";
+import { metered } from "../metering/invocation";
 import { type EnqueueContext, enqueue, sendMessages } from "../queue/producer";
-import { toRpcError } from "./rpc-errors";
-import type { Job, JobDetail, JobPage } from "./rpc-types";
+import { refusalOf } from "./rpc-refusals";
+import type { Answer, Job, JobDetail, JobPage } from "./rpc-types";
 
 /** Set on the caller's service binding (`[services.props]`): the tenant every call acts for. */
 export type JobsRpcProps = { tenant: string };
@@ -46,20 +47,31 @@ function sessionOf(props: Partial<JobsRpcProps> | undefined): Session {
   return { tenant: tenant.data, log: log.child({ tenant: tenant.data, requestId: newId("rpc", Date.now()) }) };
 }
 
-/** Runs one call for the binding's tenant, mapping what it throws to the contract's codes. */
-async function run<T>(method: string, props: JobsRpcProps | undefined, work: (s: Session) => Promise<T>): Promise<T> {
+/**
+ * Runs one call for the binding's tenant on metered bindings (its D1 rows and Durable Object requests
+ * are logged like an HTTP request's) and answers `{ok: true, [name]: value}`, or the refusal.
+ */
+async function run<Name extends string, T>(
+  method: string,
+  name: Name,
+  props: JobsRpcProps | undefined,
+  env: Env,
+  work: (s: Session, env: Env) => Promise<T>,
+): Promise<Answer<Name, T>> {
   let session: Session | undefined;
   const started = Date.now();
   try {
     session = sessionOf(props);
-    const result = await work(session);
-    session.log.info("rpc", { method, durationMs: Date.now() - started });
-    return result;
+    const { tenant } = session;
+    const value = await metered({ handler: "rpc", method, tenant }, env, (meteredEnv) =>
+      work(session as Session, meteredEnv),
+    );
+    return { ok: true, [name]: value } as Answer<Name, T>;
   } catch (err) {
     const logger = session?.log ?? log;
-    const error = toRpcError(err, logger);
+    const error = refusalOf(err, logger);
     logger.info("rpc refused", { method, code: error.code, durationMs: Date.now() - started });
-    throw error;
+    return { ok: false, error };
   }
 }
 
@@ -87,7 +99,7 @@ async function refuse(db: Db, tenant: string, id: string, action: string): Promi
 /**
  * The entrypoint class for a deployment's job types. Each method is the twin of an HTTP route: the
  * same schemas, the same producer and the same transitions, so a job enqueued here is indistinguishable
- * from one enqueued over HTTP. Refusals throw a JobsRpcError whose `code` is the contract's.
+ * from one enqueued over HTTP. A refusal is answered, not thrown: `{ok: false, error: {code, message, issues}}`.
  * Every method of the class is callable over RPC, so it holds nothing but the public calls.
  */
 export function createJobsRpc(jobs: JobDefinition[]) {
@@ -95,47 +107,47 @@ export function createJobsRpc(jobs: JobDefinition[]) {
 
   return class JobsRpc extends WorkerEntrypoint<Env, JobsRpcProps> {
     /** Like POST /v1/jobs: the new job, or the original one when its idempotencyKey was seen within its TTL. */
-    enqueue(job: EnqueueRequest): Promise<Job> {
-      return run("enqueue", this.ctx.props, async (session) => {
+    enqueue(job: EnqueueRequest): Promise<Answer<"job", Job>> {
+      return run("enqueue", "job", this.ctx.props, this.env, async (session, env) => {
         const input = parse(EnqueueSchema, job);
-        const [enqueued] = await enqueue([input], enqueueContext(this.env, registry, session));
+        const [enqueued] = await enqueue([input], enqueueContext(env, registry, session));
         if (!enqueued) throw new Error("the producer answered no job");
         return wireJob(enqueued.row);
       });
     }
 
     /** Like POST /v1/jobs/batch: 1…100 jobs, validated all or nothing. */
-    enqueueBatch(jobs: EnqueueRequest[]): Promise<Job[]> {
-      return run("enqueueBatch", this.ctx.props, async (session) => {
+    enqueueBatch(jobs: EnqueueRequest[]): Promise<Answer<"jobs", Job[]>> {
+      return run("enqueueBatch", "jobs", this.ctx.props, this.env, async (session, env) => {
         const input = parse(BatchEnqueueSchema, { jobs });
-        const enqueued = await enqueue(input.jobs, enqueueContext(this.env, registry, session));
+        const enqueued = await enqueue(input.jobs, enqueueContext(env, registry, session));
         return enqueued.map((e) => wireJob(e.row));
       });
     }
 
     /** Like GET /v1/jobs/:id, with the attempt log. */
-    get(id: string): Promise<JobDetail> {
-      return run("get", this.ctx.props, async ({ tenant }) => {
-        const row = await getJob(openDb(this.env.DB), tenant, parse(JobIdParam, { id }).id);
+    get(id: string): Promise<Answer<"job", JobDetail>> {
+      return run("get", "job", this.ctx.props, this.env, async ({ tenant }, env) => {
+        const row = await getJob(openDb(env.DB), tenant, parse(JobIdParam, { id }).id);
         if (!row) throw notFound("job");
         return { ...wireJob(row), attemptLog: attemptLogOf(row) };
       });
     }
 
     /** Like GET /v1/jobs: one page, newest first; pass `nextCursor` back as `cursor` for the next. */
-    list(query: ListJobsQuery & { cursor?: string } = {}): Promise<JobPage> {
-      return run("list", this.ctx.props, async ({ tenant }) => {
+    list(query: ListJobsQuery & { cursor?: string } = {}): Promise<Answer<"page", JobPage>> {
+      return run("list", "page", this.ctx.props, this.env, async ({ tenant }, env) => {
         const filter = parse(ListJobsQuerySchema, query);
-        const rows = await listJobs(openDb(this.env.DB), tenant, filter);
+        const rows = await listJobs(openDb(env.DB), tenant, filter);
         const { data, nextCursor } = page(rows, filter.limit);
         return { data: data as Job[], nextCursor };
       });
     }
 
     /** Like POST /v1/jobs/:id/cancel: only scheduled, queued or retrying jobs; otherwise `conflict`. */
-    cancel(id: string): Promise<Job> {
-      return run("cancel", this.ctx.props, async ({ tenant, log }) => {
-        const db = openDb(this.env.DB);
+    cancel(id: string): Promise<Answer<"job", Job>> {
+      return run("cancel", "job", this.ctx.props, this.env, async ({ tenant, log }, env) => {
+        const db = openDb(env.DB);
         const jobId = parse(JobIdParam, { id }).id;
         const row = await cancelJob(db, tenant, jobId, Date.now());
         if (!row) return refuse(db, tenant, jobId, "cancel");
@@ -145,14 +157,14 @@ export function createJobsRpc(jobs: JobDefinition[]) {
     }
 
     /** Like POST /v1/jobs/:id/retry: dead or cancelled jobs go back to the queue, attempts reset. */
-    retry(id: string): Promise<Job> {
-      return run("retry", this.ctx.props, async ({ tenant, log }) => {
-        const db = openDb(this.env.DB);
+    retry(id: string): Promise<Answer<"job", Job>> {
+      return run("retry", "job", this.ctx.props, this.env, async ({ tenant, log }, env) => {
+        const db = openDb(env.DB);
         const jobId = parse(JobIdParam, { id }).id;
         const now = Date.now();
         const [row] = await requeueByHandStatement(db, tenant, [jobId], now);
         if (!row) return refuse(db, tenant, jobId, "retry");
-        await sendMessages(this.env.JOBS_QUEUE as Queue<JobMessage>, [row], now, log);
+        await sendMessages(env.JOBS_QUEUE as Queue<JobMessage>, [row], now, log);
         return wireJob(row);
       });
     }

@@ -1,5 +1,6 @@
-// JobsRpc's answers: the contract's shapes with JSON where they say `unknown`, which RPC stubs cannot type.
+// JobsRpc's answers: the contract's shapes (JSON where they say `unknown`, which RPC stubs cannot type).
 import type { Job as HttpJob, JobDetail as HttpJobDetail } from "../client/types";
+import type { Refusal } from "./rpc-refusals";
 
 /** Interfaces, not an inline recursive type: RPC's Serializable check recurses into them lazily. */
 export type Json = string | number | boolean | null | JsonArray | JsonObject;
@@ -11,3 +12,6 @@ export interface JsonArray extends Array<Json> {}
 export type Job = Omit<HttpJob, "payload" | "result"> & { payload: Json; result: Json };
 export type JobDetail = Job & Pick<HttpJobDetail, "attemptLog">;
 export type JobPage = { data: Job[]; nextCursor: string | null };
+
+/** Each call answers `{ok: true, <name>: value}` or `{ok: false, error}` with the contract's code and issues. */
+export type Answer<Name extends string, T> = ({ ok: true } & { [K in Name]: T }) | { ok: false; error: Refusal };

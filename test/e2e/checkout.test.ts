@@ -147,6 +147,10 @@ describe("the checkout example while Edge Jobs is unreachable", () => {
       const res = await checkout.call<Placed>("POST", "/orders", { body: order });
       expect(res.status).toBe(201);
       expect(res.body).toMatchObject({ status: "confirmed", jobs: null });
+      // wrangler prints the Worker's log line a moment after the answer.
+      for (let i = 0; i < 50 && !checkout.output().includes("follow-up jobs not enqueued yet"); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
       expect(checkout.output()).toContain("follow-up jobs not enqueued yet");
 
       // Edge Jobs comes up in its own session; the checkout's binding finds it through the registry.

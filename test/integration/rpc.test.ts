@@ -1,22 +1,27 @@
-import { exports } from "cloudflare:workers";
+import { createExecutionContext } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createJobsClient, JobsApiError } from "../../src/client";
+import { meterD1 } from "../../src/metering/d1";
 import { call, newTenant, waitForStatus } from "../fixtures/api";
+import worker, { JobsRpc } from "../fixtures/worker";
 
 /** The entrypoint as a caller's service binding sees it, with the tenant in the binding's props. */
 const rpcFor = (tenant: string) => exports.JobsRpc({ props: { tenant } });
 
 type Refusal = { code: string; message: string; issues: { path: string; message: string }[] };
+type Answer = { ok: true } | { ok: false; error: Refusal };
 
-/** What a refused call threw, as the caller receives it over RPC. */
-async function refusal(pending: Promise<unknown>): Promise<Refusal> {
-  try {
-    await pending;
-  } catch (err) {
-    expect(err).toBeInstanceOf(Error);
-    return err as Refusal;
-  }
-  throw new Error("the call was expected to be refused");
+/** An accepted call's answer; fails the test with the refusal otherwise. */
+function ok<A extends Answer>(answer: A): Extract<A, { ok: true }> {
+  if (!answer.ok) throw new Error(`the call was refused: ${JSON.stringify(answer.error)}`);
+  return answer as Extract<A, { ok: true }>;
+}
+
+/** A refused call's error, as the caller receives it over RPC. */
+function refused(answer: Answer): Refusal {
+  if (answer.ok) throw new Error("the call was expected to be refused");
+  return answer.error;
 }
 
 async function jobCount(key: string): Promise<number> {
@@ -27,16 +32,14 @@ async function jobCount(key: string): Promise<number> {
 describe("JobsRpc: the job API over a service binding", () => {
   it("enqueues for the binding's tenant; the job runs and reads the same over HTTP", async () => {
     const { tenant, key } = await newTenant("rpc");
-    const job = await rpcFor(tenant).enqueue({
-      type: "test-echo",
-      payload: { value: "via rpc" },
-      metadata: { orderId: "o-9" },
-    });
+    const { job } = ok(
+      await rpcFor(tenant).enqueue({ type: "test-echo", payload: { value: "via rpc" }, metadata: { orderId: "o-9" } }),
+    );
     expect(job).toMatchObject({ type: "test-echo", status: "queued", attempts: 0, metadata: { orderId: "o-9" } });
     const done = await waitForStatus(key, job.id, ["succeeded", "dead"]);
     expect(done.status).toBe("succeeded");
     expect(done.result).toEqual({ echoed: "via rpc" });
-    const viaRpc = await rpcFor(tenant).get(job.id);
+    const viaRpc = ok(await rpcFor(tenant).get(job.id)).job;
     const { attemptLog, ...viaHttp } = done;
     expect(viaRpc).toEqual({ ...viaHttp, attemptLog });
   });
@@ -44,19 +47,19 @@ describe("JobsRpc: the job API over a service binding", () => {
   it("refuses bad input with the HTTP contract's codes and issues, writing nothing", async () => {
     const { tenant, key } = await newTenant("rpc");
     const rpc = rpcFor(tenant);
-    const unknownType = await refusal(rpc.enqueue({ type: "no-such-type" }));
+    const unknownType = refused(await rpc.enqueue({ type: "no-such-type" }));
     expect(unknownType.code).toBe("unknown_job_type");
-    const badPayload = await refusal(rpc.enqueue({ type: "send-order-confirmation", payload: { orderId: 5 } }));
+    const badPayload = refused(await rpc.enqueue({ type: "send-order-confirmation", payload: { orderId: 5 } }));
     expect(badPayload.code).toBe("invalid_request");
     expect(badPayload.issues.map((i) => i.path)).toEqual(["payload.orderId"]);
-    const badOptions = await refusal(rpc.enqueue({ type: "test-echo", maxAttempts: 0 }));
+    const badOptions = refused(await rpc.enqueue({ type: "test-echo", maxAttempts: 0 }));
     expect(badOptions.code).toBe("invalid_request");
     expect(badOptions.issues.map((i) => i.path)).toEqual(["maxAttempts"]);
     // One bad item refuses the whole batch.
-    const batch = await refusal(rpc.enqueueBatch([{ type: "test-echo" }, { type: "test-flaky", payload: {} }]));
+    const batch = refused(await rpc.enqueueBatch([{ type: "test-echo" }, { type: "test-flaky", payload: {} }]));
     expect(batch.code).toBe("invalid_request");
     expect(batch.issues[0]?.path).toBe("jobs.1.payload.failTimes");
-    const tooLarge = await refusal(rpc.enqueue({ type: "test-echo", payload: { value: "x".repeat(300_000) } }));
+    const tooLarge = refused(await rpc.enqueue({ type: "test-echo", payload: { value: "x".repeat(300_000) } }));
     expect(tooLarge.code).toBe("payload_too_large");
     expect(await jobCount(key)).toBe(0);
   });
@@ -64,41 +67,43 @@ describe("JobsRpc: the job API over a service binding", () => {
   it("answers the original job for a repeated idempotency key and refuses a reuse with another payload", async () => {
     const { tenant } = await newTenant("rpc");
     const rpc = rpcFor(tenant);
-    const first = await rpc.enqueue({ type: "test-echo", payload: { value: 1 }, idempotencyKey: "order-1" });
-    const again = await rpc.enqueue({ type: "test-echo", payload: { value: 1 }, idempotencyKey: "order-1" });
+    const first = ok(await rpc.enqueue({ type: "test-echo", payload: { value: 1 }, idempotencyKey: "order-1" })).job;
+    const again = ok(await rpc.enqueue({ type: "test-echo", payload: { value: 1 }, idempotencyKey: "order-1" })).job;
     expect(again.id).toBe(first.id);
-    const conflict = await refusal(
-      rpc.enqueue({ type: "test-echo", payload: { value: 2 }, idempotencyKey: "order-1" }),
+    const conflict = refused(
+      await rpc.enqueue({ type: "test-echo", payload: { value: 2 }, idempotencyKey: "order-1" }),
     );
     expect(conflict.code).toBe("idempotency_conflict");
-    expect((await rpc.list()).data.map((j) => j.id)).toEqual([first.id]);
+    expect(ok(await rpc.list()).page.data.map((j) => j.id)).toEqual([first.id]);
   });
 
   it("keeps tenants apart: another tenant's job is not_found, a binding without a tenant is forbidden", async () => {
     const a = await newTenant("rpc");
     const b = await newTenant("rpc");
-    const job = await rpcFor(a.tenant).enqueue({ type: "test-echo" });
-    expect((await refusal(rpcFor(b.tenant).get(job.id))).code).toBe("not_found");
-    expect((await refusal(rpcFor(b.tenant).cancel(job.id))).code).toBe("not_found");
-    expect((await rpcFor(b.tenant).list()).data).toEqual([]);
+    const { job } = ok(await rpcFor(a.tenant).enqueue({ type: "test-echo" }));
+    expect(refused(await rpcFor(b.tenant).get(job.id)).code).toBe("not_found");
+    expect(refused(await rpcFor(b.tenant).cancel(job.id)).code).toBe("not_found");
+    expect(ok(await rpcFor(b.tenant).list()).page.data).toEqual([]);
     const anonymous = exports.JobsRpc({ props: {} as { tenant: string } });
-    expect((await refusal(anonymous.enqueue({ type: "test-echo" }))).code).toBe("forbidden");
+    expect(refused(await anonymous.enqueue({ type: "test-echo" })).code).toBe("forbidden");
     const malformed = rpcFor("Not A Tenant!");
-    expect((await refusal(malformed.list())).code).toBe("forbidden");
+    expect(refused(await malformed.list()).code).toBe("forbidden");
   });
 
   it("enqueues a batch, pages through it, cancels, and retries a cancelled job to succeeded", async () => {
     const { tenant, key } = await newTenant("rpc");
     const rpc = rpcFor(tenant);
-    const jobs = await rpc.enqueueBatch(
-      Array.from({ length: 5 }, (_, i) => ({ type: "test-echo", payload: { value: i }, delaySeconds: 3600 })),
+    const { jobs } = ok(
+      await rpc.enqueueBatch(
+        Array.from({ length: 5 }, (_, i) => ({ type: "test-echo", payload: { value: i }, delaySeconds: 3600 })),
+      ),
     );
     expect(jobs.map((j) => j.status)).toEqual(Array(5).fill("queued"));
 
-    const first = await rpc.list({ limit: 2 });
+    const first = ok(await rpc.list({ limit: 2 })).page;
     expect(first.data).toHaveLength(2);
-    const second = await rpc.list({ limit: 2, cursor: first.nextCursor ?? undefined });
-    const third = await rpc.list({ limit: 2, cursor: second.nextCursor ?? undefined });
+    const second = ok(await rpc.list({ limit: 2, cursor: first.nextCursor ?? undefined })).page;
+    const third = ok(await rpc.list({ limit: 2, cursor: second.nextCursor ?? undefined })).page;
     expect(third.nextCursor).toBeNull();
     const paged = [...first.data, ...second.data, ...third.data].map((j) => j.id);
     // Newest first is id order; ids minted in the same millisecond are not in batch order.
@@ -110,14 +115,43 @@ describe("JobsRpc: the job API over a service binding", () => {
     );
 
     const target = jobs[0]?.id ?? "";
-    expect((await rpc.cancel(target)).status).toBe("cancelled");
-    expect((await refusal(rpc.cancel(target))).code).toBe("conflict");
-    const retried = await rpc.retry(target);
+    expect(ok(await rpc.cancel(target)).job.status).toBe("cancelled");
+    expect(refused(await rpc.cancel(target)).code).toBe("conflict");
+    const retried = ok(await rpc.retry(target)).job;
     expect(retried).toMatchObject({ status: "queued", attempts: 0 });
     const done = await waitForStatus(key, target, ["succeeded", "dead"]);
     expect(done.result).toEqual({ echoed: 0 });
-    expect((await refusal(rpc.retry(target))).code).toBe("conflict");
-    expect((await refusal(rpc.list({ limit: 500 }))).code).toBe("invalid_request");
+    expect(refused(await rpc.retry(target)).code).toBe("conflict");
+    expect(refused(await rpc.list({ limit: 500 })).code).toBe("invalid_request");
+  });
+});
+
+describe("JobsRpc's cost", () => {
+  it("writes exactly the D1 rows an HTTP enqueue writes for the same batch", async () => {
+    const { tenant, key } = await newTenant("rpc-cost");
+    const jobs = Array.from({ length: 10 }, (_, i) => ({ type: "test-echo", payload: { i }, delaySeconds: 3600 }));
+
+    const http = meterD1(env.DB);
+    const res = await worker.fetch(
+      new Request("http://x/v1/jobs/batch", {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        body: JSON.stringify({ jobs }),
+      }),
+      { ...env, DB: http.d1 },
+      createExecutionContext(),
+    );
+    expect(res.status).toBe(202);
+
+    // The entrypoint built by hand on a metered database, with the props a service binding would give it.
+    const rpcDb = meterD1(env.DB);
+    const ctx = Object.assign(createExecutionContext(), { props: { tenant } });
+    const rpc = new JobsRpc(ctx, { ...env, DB: rpcDb.d1 });
+    expect(ok(await rpc.enqueueBatch(jobs)).jobs).toHaveLength(10);
+
+    expect(http.usage.rowsWritten).toBeGreaterThan(0);
+    // The HTTP request also looks its key up (a read); the writes are the same.
+    expect(rpcDb.usage.rowsWritten).toBe(http.usage.rowsWritten);
   });
 });
 

@@ -28,12 +28,13 @@ app.get("/orders/:id", async (c) => {
   const followUps = await Promise.all(
     ids.map(async (id) => {
       try {
-        const job = await c.env.JOBS.get(id);
-        return { id, type: job.type, status: job.status, attempts: job.attempts };
-      } catch (err) {
-        // Finished jobs are pruned after the retention period; anything else is Edge Jobs being unreachable.
-        const gone = typeof err === "object" && err !== null && "code" in err && err.code === "not_found";
-        return { id, type: null, status: gone ? "pruned" : "unknown", attempts: null };
+        const answer = await c.env.JOBS.get(id);
+        if (answer.ok) return { id, type: answer.job.type, status: answer.job.status, attempts: answer.job.attempts };
+        // Finished jobs are pruned after the retention period.
+        return { id, type: null, status: answer.error.code === "not_found" ? "pruned" : "unknown", attempts: null };
+      } catch {
+        // Edge Jobs cannot be reached right now.
+        return { id, type: null, status: "unknown", attempts: null };
       }
     }),
   );

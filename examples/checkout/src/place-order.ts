@@ -30,8 +30,19 @@ export type FollowUps = { confirmation: string; sideEffects: string };
  */
 export async function enqueueFollowUps(env: CheckoutEnv, order: Order): Promise<FollowUps | null> {
   const metadata = { orderId: order.id };
+  const notYet = (why: Record<string, unknown>) => {
+    console.log(
+      JSON.stringify({
+        level: "warn",
+        msg: "follow-up jobs not enqueued yet; the sweep will retry",
+        orderId: order.id,
+        ...why,
+      }),
+    );
+    return null;
+  };
   try {
-    const [confirmation, sideEffects] = await env.JOBS.enqueueBatch([
+    const answer = await env.JOBS.enqueueBatch([
       {
         type: "send-order-confirmation",
         payload: { orderId: order.id, userId: order.userId },
@@ -45,21 +56,15 @@ export async function enqueueFollowUps(env: CheckoutEnv, order: Order): Promise<
         metadata,
       },
     ]);
-    if (!confirmation || !sideEffects) throw new Error("Edge Jobs answered fewer jobs than it was sent");
+    // A refusal (the contract's code and issues) is an answer, not an exception.
+    if (!answer.ok) return notYet({ code: answer.error.code, error: answer.error.message });
+    const [confirmation, sideEffects] = answer.jobs;
+    if (!confirmation || !sideEffects) return notYet({ error: "Edge Jobs answered fewer jobs than it was sent" });
     await recordFollowUps(env.ORDERS_DB, order.id, confirmation.id, sideEffects.id);
     return { confirmation: confirmation.id, sideEffects: sideEffects.id };
   } catch (err) {
-    const code = typeof err === "object" && err !== null && "code" in err ? String(err.code) : undefined;
-    console.log(
-      JSON.stringify({
-        level: "warn",
-        msg: "follow-up jobs not enqueued yet; the sweep will retry",
-        orderId: order.id,
-        code,
-        error: err instanceof Error ? err.message : String(err),
-      }),
-    );
-    return null;
+    // Edge Jobs unreachable, or failing: the binding call itself threw.
+    return notYet({ error: err instanceof Error ? err.message : String(err) });
   }
 }
 
