@@ -3,6 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { build } from "esbuild";
+import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TYPES_FILE, typesFor } from "../../scripts/gen-client-types";
 import { createJobsClient, type JobDetail, type JobsApiError, type JobsClient } from "../../src/client";
@@ -208,6 +210,52 @@ describe("the typed client against a real wrangler dev", () => {
     const rotated = await client.webhookSecret.rotate();
     expect(rotated.previousSecret).toBe(secret.secret);
     expect(rotated.secret).not.toBe(secret.secret);
+  });
+
+  it("runs in a real browser (Chromium), bundled for the browser with nothing but fetch", async () => {
+    const bundle = await build({
+      entryPoints: [join(ROOT, "src/client/index.ts")],
+      bundle: true,
+      platform: "browser",
+      format: "iife",
+      globalName: "EdgeJobs",
+      write: false,
+      logLevel: "silent",
+    });
+    const profile = mkdtempSync(join(tmpdir(), "edge-jobs-client-chromium-"));
+    const browser = await chromium.launchPersistentContext(profile, {
+      executablePath: "/usr/bin/chromium",
+      headless: true,
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
+    });
+    try {
+      const page = browser.pages()[0] ?? (await browser.newPage());
+      // A page of Edge Jobs' own origin, so the browser's fetch needs no CORS.
+      await page.goto(`${dev.url}/healthz`);
+      await page.addScriptTag({ content: bundle.outputFiles[0]?.text ?? "" });
+      const apiKey = await dev.newKey("browser");
+      const outcome = await page.evaluate(
+        async ({ baseUrl, apiKey }) => {
+          const { createJobsClient } = (globalThis as unknown as { EdgeJobs: typeof import("../../src/client") })
+            .EdgeJobs;
+          const jobs = createJobsClient({ baseUrl, apiKey });
+          const job = await jobs.enqueue({ type: "sync-order-side-effects", payload: { orderId: "b-1" } });
+          const listed: string[] = [];
+          for await (const j of jobs.list()) listed.push(j.id);
+          const refusal = await jobs.enqueue({ type: "no-such-type" }).then(
+            () => null,
+            (err: { name: string; code: string }) => ({ name: err.name, code: err.code }),
+          );
+          return { id: job.id, listed, refusal };
+        },
+        { baseUrl: dev.url, apiKey },
+      );
+      expect(outcome.listed).toEqual([outcome.id]);
+      expect(outcome.refusal).toEqual({ name: "JobsApiError", code: "unknown_job_type" });
+    } finally {
+      await browser.close();
+      rmSync(profile, { recursive: true, force: true });
+    }
   });
 
   it("throws JobsApiError with the contract's code, status and issues", async () => {
