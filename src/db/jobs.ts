@@ -163,41 +163,64 @@ export async function loadJobs(db: Db, keys: { tenant: string; id: string }[]): 
  * Claims a job for one attempt. It wins only from a runnable state or from a running claim whose
  * lease has lapsed (its consumer died), so two deliveries of one message never both run it.
  */
-export const claimStatement = (db: Db, row: JobRow, now: number, leaseUntil: number) =>
+/**
+ * One attempt as the consumer runs it. A job is claimed in D1 (status `running`, with a lease) only
+ * when its handler is still running after a short while: a job that finishes quickly goes from
+ * queued straight to its outcome, one row write instead of two.
+ */
+export type AttemptRef = { tenant: string; id: string; attempt: number; startedAt: number; claimed: boolean };
+
+/**
+ * Claims a running attempt. It wins only from the state the consumer read (same attempt count) or from a
+ * running claim whose lease has lapsed (its consumer died), so two deliveries never both hold the job.
+ */
+export const claimStatement = (db: Db, ref: AttemptRef, now: number, leaseUntil: number) =>
   db
     .update(jobs)
-    .set({ status: "running", attempts: sql`${jobs.attempts} + 1`, startedAt: now, updatedAt: now, leaseUntil })
+    .set({ status: "running", attempts: ref.attempt, startedAt: ref.startedAt, updatedAt: now, leaseUntil })
     .where(
       and(
-        byKey(row.tenantId, row.id),
+        byKey(ref.tenant, ref.id),
+        eq(jobs.attempts, ref.attempt - 1),
         or(inArray(jobs.status, ["queued", "retrying"]), and(eq(jobs.status, "running"), lt(jobs.leaseUntil, now))),
       ),
     )
-    .returning({ id: jobs.id, attempts: jobs.attempts });
+    .returning({ id: jobs.id });
 
-/** Outcome writes only land on the claim they belong to (same attempt, still running). */
-const ownClaim = (tenant: string, id: string, attempt: number) =>
-  and(byKey(tenant, id), eq(jobs.status, "running"), eq(jobs.attempts, attempt));
+/**
+ * Outcome writes land only on the attempt they belong to: the claim it holds, or, unclaimed, the
+ * state the consumer read. Anything else (a cancel, another delivery) wins and the outcome is dropped.
+ */
+const ownAttempt = (ref: AttemptRef) =>
+  ref.claimed
+    ? and(byKey(ref.tenant, ref.id), eq(jobs.status, "running"), eq(jobs.attempts, ref.attempt))
+    : and(
+        byKey(ref.tenant, ref.id),
+        eq(jobs.attempts, ref.attempt - 1),
+        or(
+          inArray(jobs.status, ["queued", "retrying"]),
+          and(eq(jobs.status, "running"), lt(jobs.leaseUntil, ref.startedAt)),
+        ),
+      );
 
-export const succeedStatement = (
-  db: Db,
-  tenant: string,
-  id: string,
-  attempt: number,
-  result: string,
-  progress: number | null,
-  now: number,
-) =>
+const attemptColumns = (ref: AttemptRef, now: number) => ({
+  attempts: ref.attempt,
+  startedAt: ref.startedAt,
+  updatedAt: now,
+  leaseUntil: null,
+  outbox: 0,
+});
+
+export const succeedStatement = (db: Db, ref: AttemptRef, result: string, progress: number | null, now: number) =>
   db
     .update(jobs)
-    .set({ status: "succeeded", result, progress, finishedAt: now, updatedAt: now, leaseUntil: null, outbox: 0 })
-    .where(ownClaim(tenant, id, attempt));
+    .set({ ...attemptColumns(ref, now), status: "succeeded", result, progress, finishedAt: now })
+    .where(ownAttempt(ref))
+    .returning({ id: jobs.id });
 
 export const retryStatement = (
   db: Db,
-  tenant: string,
-  id: string,
-  attempt: number,
+  ref: AttemptRef,
   error: string,
   attemptLog: string,
   runAt: number,
@@ -206,14 +229,22 @@ export const retryStatement = (
 ) =>
   db
     .update(jobs)
-    .set({ status: "retrying", error, attemptLog, runAt, progress, updatedAt: now, leaseUntil: null, outbox: 0 })
-    .where(ownClaim(tenant, id, attempt));
+    .set({ ...attemptColumns(ref, now), status: "retrying", error, attemptLog, runAt, progress })
+    .where(ownAttempt(ref))
+    .returning({ id: jobs.id });
 
-export const deadStatement = (
+export const deadStatement = (db: Db, ref: AttemptRef, error: string, attemptLog: string, now: number) =>
+  db
+    .update(jobs)
+    .set({ ...attemptColumns(ref, now), status: "dead", error, attemptLog, finishedAt: now })
+    .where(ownAttempt(ref))
+    .returning({ id: jobs.id });
+
+/** Dead without an attempt of this consumer's (unknown type, the platform's dead-letter queue): any open state. */
+export const deadLetterStatement = (
   db: Db,
   tenant: string,
   id: string,
-  attempt: number | null,
   error: string,
   attemptLog: string,
   now: number,
@@ -221,11 +252,7 @@ export const deadStatement = (
   db
     .update(jobs)
     .set({ status: "dead", error, attemptLog, finishedAt: now, updatedAt: now, leaseUntil: null, outbox: 0 })
-    .where(
-      attempt == null
-        ? and(byKey(tenant, id), inArray(jobs.status, ["queued", "running", "retrying", "scheduled"]))
-        : ownClaim(tenant, id, attempt),
-    );
+    .where(and(byKey(tenant, id), inArray(jobs.status, ["queued", "running", "retrying", "scheduled"])));
 
 // ---- tick: the outbox rescue and delayed jobs ----
 

@@ -1,8 +1,10 @@
 // The batch consumer: load rows, claim, run handlers concurrently, write all outcomes in one D1 batch, then ack or retry.
-import { openDb } from "../db/client";
+import { type Db, openDb } from "../db/client";
 import {
+  type AttemptRef,
   attemptLogOf,
   claimStatement,
+  deadLetterStatement,
   deadStatement,
   loadJobs,
   retryStatement,
@@ -27,6 +29,11 @@ import {
 } from "../webhooks/callbacks";
 import { type AttemptOutcome, runAttempt } from "./run-attempt";
 
+/**
+ * A job is claimed in D1 only if its handler is still running after this long, so the common fast job
+ * writes one row to finish instead of two (claim + outcome). Longer jobs show as `running`, with a lease.
+ */
+const CLAIM_AFTER_MS = 1_000;
 /** A claim outlives the attempt's timeout by this much before another delivery may take the job over. */
 const LEASE_SLACK_MS = 15_000;
 /** When a write fails, the message comes back after this delay; the claim's lease keeps it from running twice. */
@@ -42,6 +49,7 @@ function isJobMessage(body: unknown): body is JobMessage {
 }
 
 type Work = { message: Message<unknown>; row: JobRow; options: JobOptions; definition: JobDefinition };
+type Started = Work & { ref: AttemptRef; lostClaim: boolean };
 
 export async function consumeJobs(
   batch: MessageBatch<unknown>,
@@ -104,7 +112,7 @@ async function consumeJobMessages(
     if (!definition) {
       const error = new NonRetryableError(`job type "${row.type}" is not registered in this deployment`);
       earlyWrites.push(
-        deadStatement(db, row.tenantId, row.id, null, errorJson(error, row.attempts, now), row.attemptLog, now),
+        deadLetterStatement(db, row.tenantId, row.id, errorJson(error, row.attempts, now), row.attemptLog, now),
       );
       jobLog.error("job dead", {
         type: row.type,
@@ -130,45 +138,42 @@ async function consumeJobMessages(
     leaseMs: ({ options }) => options.timeoutSeconds * 1000 + LEASE_SLACK_MS,
   });
 
-  // Claim every runnable job in one round trip; the dead letters found above ride along.
-  const claims = flow.admitted.map(({ row, options }) =>
-    claimStatement(db, row, now, now + options.timeoutSeconds * 1000 + LEASE_SLACK_MS),
-  );
   for (const row of flow.deferredRows) earlyTally.deferred(row.tenantId, row.type);
-  // Metrics counters ride in the same batch (src/db/metrics.ts); their results come after the claims'.
-  const statements = [...earlyWrites, ...claims, ...counterUpsertStatements(db, earlyTally.entries(), minuteOf(now))];
-  // Flow deferrals (runAt, attempt log) ride in the same batch, after the claims whose results are read below.
-  statements.push(...flow.writes);
-  let claimResults: { id: string; attempts: number }[][] = [];
-  if (statements.length > 0) {
+  // Early dead letters, flow deferrals and their counters: one round trip before anything runs.
+  const early = [...earlyWrites, ...flow.writes, ...counterUpsertStatements(db, earlyTally.entries(), minuteOf(now))];
+  if (early.length > 0) {
     try {
-      const results = await db.batch(statements as [Statement, ...Statement[]]);
-      claimResults = results.slice(earlyWrites.length) as { id: string; attempts: number }[][];
+      await db.batch(early as [Statement, ...Statement[]]);
     } catch (err) {
-      rootLog.error("claim write failed; batch retried", { error: describeError(err).message });
+      rootLog.error("early write failed; batch retried", { error: describeError(err).message });
       for (const { message } of runnable) message.retry({ delaySeconds: WRITE_FAILURE_RETRY_SECONDS });
       await flow.release();
       return;
     }
   }
-
-  const claimed: (Work & { attempt: number })[] = [];
   await flow.sendDeferrals();
-  flow.admitted.forEach((work, i) => {
-    const claim = claimResults[i]?.[0];
-    if (claim) claimed.push({ ...work, attempt: claim.attempts });
-    // Lost the claim to a concurrent delivery: look again later, when the state has settled.
-    else work.message.retry({ delaySeconds: WRITE_FAILURE_RETRY_SECONDS });
-  });
+
+  const started: Started[] = flow.admitted.map((work) => ({
+    ...work,
+    ref: { tenant: work.row.tenantId, id: work.row.id, attempt: work.row.attempts + 1, startedAt: now, claimed: false },
+    lostClaim: false,
+  }));
+  // Jobs still running after CLAIM_AFTER_MS are claimed in D1 (status running, with a lease) in one batch.
+  let claiming: Promise<void> = Promise.resolve();
+  const running = new Set(started);
+  const claimTimer = setTimeout(() => {
+    claiming = claimStillRunning(db, [...running], deps.now());
+  }, CLAIM_AFTER_MS);
 
   const outcomes = await Promise.all(
-    claimed.map(async (work) => {
+    started.map(async (work) => {
       await flow.waitTurn(work); // flow control may have admitted it to start within a second
+      work.ref.startedAt = deps.now();
       const jobLog = rootLog.child({
         jobId: work.row.id,
         type: work.row.type,
         tenant: work.row.tenantId,
-        attempt: work.attempt,
+        attempt: work.ref.attempt,
         ...(JSON.parse(work.row.metadata) as Record<string, string>),
       });
       jobLog.info("job started", { status: "running" });
@@ -177,34 +182,36 @@ async function consumeJobMessages(
         payload: JSON.parse(work.row.payload),
         jobId: work.row.id,
         tenant: work.row.tenantId,
-        attempt: work.attempt,
+        attempt: work.ref.attempt,
         timeoutSeconds: work.options.timeoutSeconds,
         env,
         log: jobLog,
       });
+      running.delete(work);
       return { work, outcome, jobLog };
     }),
   );
+  clearTimeout(claimTimer);
+  await claiming;
 
   const finishedAt = deps.now();
   const writes: Statement[] = [];
   const acks: (() => void)[] = [];
   const finished: FinishedJob[] = [];
   const tally = createTally();
+  const written: Started[] = [];
   for (const { work, outcome, jobLog } of outcomes) {
-    const { row, attempt, message, options } = work;
+    const { row, ref, message, options } = work;
+    const attempt = ref.attempt;
+    if (work.lostClaim) {
+      // Another delivery holds this job: this run's outcome is not the one of record.
+      jobLog.warn("outcome dropped: another delivery holds the job", { status: row.status });
+      message.retry({ delaySeconds: WRITE_FAILURE_RETRY_SECONDS });
+      continue;
+    }
+    written.push(work);
     if (outcome.ok) {
-      writes.push(
-        succeedStatement(
-          db,
-          row.tenantId,
-          row.id,
-          attempt,
-          JSON.stringify(outcome.result),
-          outcome.progress,
-          finishedAt,
-        ),
-      );
+      writes.push(succeedStatement(db, ref, JSON.stringify(outcome.result), outcome.progress, finishedAt));
       acks.push(() => {
         jobLog.info("job succeeded", { status: "succeeded", durationMs: outcome.durationMs });
         message.ack();
@@ -215,12 +222,10 @@ async function consumeJobMessages(
     }
     const decision = decideAfterFailure(outcome.error, attempt, row.maxAttempts, options.backoff, deps.random);
     const error = errorJson(outcome.error, attempt, finishedAt);
-    const attemptLog = JSON.stringify([...attemptLogOf(row), logEntry(outcome, attempt, now, finishedAt)]);
+    const attemptLog = JSON.stringify([...attemptLogOf(row), logEntry(outcome, attempt, ref.startedAt, finishedAt)]);
     if (decision.next === "retrying") {
       const runAt = finishedAt + decision.delaySeconds * 1000;
-      writes.push(
-        retryStatement(db, row.tenantId, row.id, attempt, error, attemptLog, runAt, outcome.progress, finishedAt),
-      );
+      writes.push(retryStatement(db, ref, error, attemptLog, runAt, outcome.progress, finishedAt));
       acks.push(() => {
         jobLog.warn("job failed; retrying", {
           status: "retrying",
@@ -232,7 +237,7 @@ async function consumeJobMessages(
       });
       tally.attempt(row.tenantId, row.type, "failed", outcome.durationMs);
     } else {
-      writes.push(deadStatement(db, row.tenantId, row.id, attempt, error, attemptLog, finishedAt));
+      writes.push(deadStatement(db, ref, error, attemptLog, finishedAt));
       finished.push({ row, status: "dead" });
       tally.attempt(row.tenantId, row.type, "dead", outcome.durationMs);
       acks.push(() => {
@@ -252,19 +257,52 @@ async function consumeJobMessages(
   // One counters upsert per (tenant, type), committed with the outcomes it counts.
   writes.push(...counterUpsertStatements(db, tally.entries(), minuteOf(finishedAt)));
 
+  let results: unknown[];
   try {
-    await db.batch(writes as [Statement, ...Statement[]]);
+    results = await db.batch(writes as [Statement, ...Statement[]]);
   } catch (err) {
-    // Outcomes not recorded: never ack. The messages return; the lease stops a rerun before it lapses.
+    // Outcomes not recorded: never ack. The messages return; a claimed job's lease stops a rerun before it lapses.
     rootLog.error("outcome write failed; batch retried", { error: describeError(err).message });
-    for (const { work } of outcomes) work.message.retry({ delaySeconds: WRITE_FAILURE_RETRY_SECONDS });
+    for (const work of written) work.message.retry({ delaySeconds: WRITE_FAILURE_RETRY_SECONDS });
     await flow.release();
     return;
   }
-  for (const ack of acks) ack();
+  // An outcome that matched no row lost to a change made while the job ran (a cancel, another delivery).
+  const landed = new Set<string>();
+  written.forEach((work, i) => {
+    if ((results[i] as unknown[]).length > 0) {
+      landed.add(work.row.id);
+      acks[i]?.();
+    } else {
+      rootLog.warn("outcome dropped: the job changed while it ran", { jobId: work.row.id, tenant: work.row.tenantId });
+      work.message.ack();
+    }
+  });
   // Flow slots are given back once the outcomes are recorded (one KeyGate call per key).
   await flow.release();
-  await enqueueCallbacks(env.JOBS_QUEUE, finished, rootLog);
+  await enqueueCallbacks(
+    env.JOBS_QUEUE,
+    finished.filter(({ row }) => landed.has(row.id)),
+    rootLog,
+  );
+}
+
+/** Claims, in one batch, the jobs whose handlers are still running; a claim another delivery won marks its run lost. */
+async function claimStillRunning(db: Db, stillRunning: Started[], now: number): Promise<void> {
+  if (stillRunning.length === 0) return;
+  const claims = stillRunning.map((work) =>
+    claimStatement(db, work.ref, now, now + work.options.timeoutSeconds * 1000 + LEASE_SLACK_MS),
+  );
+  try {
+    const results = (await db.batch(claims as unknown as [Statement, ...Statement[]])) as unknown[][];
+    stillRunning.forEach((work, i) => {
+      if ((results[i]?.length ?? 0) > 0) work.ref.claimed = true;
+      else work.lostClaim = true;
+    });
+  } catch (err) {
+    // Unclaimed jobs still finish: their outcome writes check the state they started from instead.
+    rootLog.warn("claim write failed; jobs run unclaimed", { error: describeError(err).message });
+  }
 }
 
 function errorJson(err: unknown, attempt: number, at: number): string {

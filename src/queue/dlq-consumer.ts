@@ -1,6 +1,6 @@
 // The dead-letter queue's consumer: a message the main consumer kept failing on marks its job dead, with the reason.
 import { openDb } from "../db/client";
-import { deadStatement, loadJobs, type Statement } from "../db/jobs";
+import { deadLetterStatement, loadJobs, type Statement } from "../db/jobs";
 import { log } from "../jobs/logger";
 import { FINISHED_STATUSES, type JobMessage } from "../jobs/types";
 import { callbackPendingWrites, enqueueCallbacks, type FinishedJob, isCallbackMessage } from "../webhooks/callbacks";
@@ -36,7 +36,7 @@ export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env,
       status: "dead",
       reason: "delivery_failed",
     });
-    return deadStatement(db, row.tenantId, row.id, null, JSON.stringify(error), row.attemptLog, now);
+    return deadLetterStatement(db, row.tenantId, row.id, JSON.stringify(error), row.attemptLog, now);
   });
   // Jobs that die here still owe their callbackUrl a job.dead event.
   const dying: FinishedJob[] = rows

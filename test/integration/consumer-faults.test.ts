@@ -81,13 +81,35 @@ describe("the consumer under faults", () => {
     expect(ran.attempts).toBe(1);
   });
 
-  it("recovers a batch whose outcome write failed: the message returns and the job runs to succeeded", async () => {
+  it("recovers a fast job whose outcome write failed: it was never claimed, so the redelivery runs it at once", async () => {
     const { key, tenant } = await newTenant();
-    const job = await enqueue(key, { type: "test-echo", delaySeconds: 3600, timeoutSeconds: 5 });
-    // Batches: 1 = load rows, 2 = claim, 3 = outcomes (fails).
-    const crashEnv = { ...env, DB: d1FailingBatch(3) };
+    const job = await enqueue(key, { type: "test-echo", delaySeconds: 3600 });
+    // Batches: 1 = load rows, 2 = outcomes (fails). A job that finishes within a second is never claimed.
     const batch = batchOf("jobs", [{ tenant, id: job.id }]);
-    await consumeJobs(batch, crashEnv, registry);
+    await consumeJobs(batch, { ...env, DB: d1FailingBatch(2) }, registry);
+    const result = await getQueueResult(batch, createExecutionContext());
+    expect(result.explicitAcks).toEqual([]);
+    expect(result.retryMessages).toEqual([{ msgId: "msg-0" }]);
+    expect((await waitForStatus(key, job.id, ["queued"])).attempts).toBe(0);
+
+    const again = batchOf("jobs", [{ tenant, id: job.id }], 2);
+    await consumeJobs(again, env, registry);
+    expect((await getQueueResult(again, createExecutionContext())).explicitAcks).toEqual(["msg-0"]);
+    const done = await waitForStatus(key, job.id, ["succeeded"]);
+    expect(done.attempts).toBe(1);
+  });
+
+  it("recovers a slow job whose outcome write failed: its claim's lease holds, then the job is taken over", async () => {
+    const { key, tenant } = await newTenant();
+    const job = await enqueue(key, {
+      type: "test-sleep",
+      payload: { ms: 1_500 },
+      delaySeconds: 3600,
+      timeoutSeconds: 5,
+    });
+    // Batches: 1 = load rows, 2 = the claim written while the handler still runs, 3 = outcomes (fails).
+    const batch = batchOf("jobs", [{ tenant, id: job.id }]);
+    await consumeJobs(batch, { ...env, DB: d1FailingBatch(3) }, registry);
     const result = await getQueueResult(batch, createExecutionContext());
     expect(result.explicitAcks).toEqual([]);
     expect(result.retryMessages).toEqual([{ msgId: "msg-0" }]);
@@ -108,6 +130,19 @@ describe("the consumer under faults", () => {
     expect(lateResult.explicitAcks).toEqual(["msg-0"]);
     const done = await waitForStatus(key, job.id, ["succeeded"]);
     expect(done.attempts).toBe(2);
+  });
+
+  it("drops the outcome of a job cancelled while it ran, and keeps it cancelled", async () => {
+    const { key, tenant } = await newTenant();
+    const job = await enqueue(key, { type: "test-sleep", payload: { ms: 300 }, delaySeconds: 3600 });
+    const batch = batchOf("jobs", [{ tenant, id: job.id }]);
+    const running = consumeJobs(batch, env, registry);
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await call("POST", `/v1/jobs/${job.id}/cancel`, { token: key })).status).toBe(200);
+    await running;
+    expect((await getQueueResult(batch, createExecutionContext())).explicitAcks).toEqual(["msg-0"]);
+    const after = await waitForStatus(key, job.id, ["cancelled"]);
+    expect(after.result).toBeNull();
   });
 
   it("keeps a job whose queue send failed, answers 202, and the tick's outbox rescue runs it", async () => {

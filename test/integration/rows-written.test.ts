@@ -27,7 +27,7 @@ function capturingQueue() {
 const JOBS = 10;
 
 describe("D1 rows written per job (our main cost)", () => {
-  it("writes one row per plain job on enqueue and two while it runs, plus one counter row per batch", async () => {
+  it("writes one row per plain job on enqueue and one when it finishes, plus one counter row per batch", async () => {
     const { key, tenant } = await newTenant("meter");
     const { d1, usage } = meterD1(env.DB);
     const { queue, sent } = capturingQueue();
@@ -59,10 +59,44 @@ describe("D1 rows written per job (our main cost)", () => {
       .first<{ n: number }>();
 
     expect(usage.unmeteredWrites).toBe(0);
-    // One WITHOUT ROWID row per job on insert; one update to claim and one to finish, touching no index.
+    // One WITHOUT ROWID row per job on insert; one update to finish (a fast job is never claimed), no index touched.
     expect(enqueueRows).toBe(JOBS);
-    expect(consumeRows - (counterRows?.n ?? 0)).toBe(2 * JOBS);
+    expect(consumeRows - (counterRows?.n ?? 0)).toBe(JOBS);
     expect(counterRows?.n).toBeLessThanOrEqual(2);
     console.info(JSON.stringify({ jobs: JOBS, enqueueRows, consumeRows, counterRows: counterRows?.n }));
+  });
+
+  it("claims a job that runs longer than a second: one more row, and it shows as running meanwhile", async () => {
+    const { key, tenant } = await newTenant("meter-slow");
+    const { queue, sent } = capturingQueue();
+    const enqueued = await worker.fetch(
+      new Request("http://x/v1/jobs", {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        body: JSON.stringify({ type: "test-sleep", payload: { ms: 1_500 }, timeoutSeconds: 5 }),
+      }),
+      { ...env, JOBS_QUEUE: queue },
+      createExecutionContext(),
+    );
+    const { id } = (await enqueued.json()) as { id: string };
+    const { d1, usage } = meterD1(env.DB);
+    const batch = createMessageBatch<JobMessage>("jobs", [
+      { id: "m0", timestamp: Date.now(), attempts: 1, body: sent[0]?.body as JobMessage },
+    ]);
+    const consuming = consumeJobs(
+      batch,
+      { ...env, DB: d1, JOBS_QUEUE: queue },
+      createRegistry([...tasks, ...testJobs]),
+    );
+    await new Promise((r) => setTimeout(r, 1_300));
+    const mid = await env.DB.prepare("SELECT status FROM jobs WHERE tenant_id = ? AND id = ?")
+      .bind(tenant, id)
+      .first<{ status: string }>();
+    expect(mid?.status).toBe("running");
+    await consuming;
+    const counterRows = await env.DB.prepare("SELECT count(*) AS n FROM metrics_minute WHERE tenant_id = ?")
+      .bind(tenant)
+      .first<{ n: number }>();
+    expect(usage.rowsWritten - (counterRows?.n ?? 0)).toBe(2);
   });
 });
