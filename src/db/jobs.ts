@@ -273,7 +273,16 @@ export async function findStrandedFresh(
         eq(jobs.tenantId, tenant),
         sql`${jobs.id} >= ${idFloor("job", now - windowMs)}`,
         lte(jobs.runAt, now - graceMs),
-        or(eq(jobs.status, "queued"), and(eq(jobs.status, "running"), lt(jobs.leaseUntil, now - graceMs))),
+        or(
+          eq(jobs.status, "queued"),
+          and(eq(jobs.status, "running"), lt(jobs.leaseUntil, now - graceMs)),
+          // A finished job whose callback message was lost (the process died after the outcome commit).
+          and(
+            inArray(jobs.status, ["succeeded", "dead"]),
+            sql`json_extract(${jobs.callbackState}, '$.status') = 'pending'`,
+            sql`coalesce(json_extract(${jobs.callbackState}, '$.nextAttemptAt'), strftime('%Y-%m-%dT%H:%M:%fZ', ${jobs.finishedAt} / 1000.0, 'unixepoch')) < ${new Date(now - graceMs).toISOString()}`,
+          ),
+        ),
       ),
     )
     .limit(limit);
@@ -303,27 +312,5 @@ export async function findStrandedWatched(db: Db, now: number, graceMs: number, 
   ]);
   return [...watched, ...retrying];
 }
-
-/** Re-sent rows get a new runAt so the next tick gives their message another grace period. */
-export const markResentStatement = (db: Db, row: JobRow, now: number) =>
-  db
-    .update(jobs)
-    .set({ runAt: now, updatedAt: now, outbox: 1 })
-    .where(and(byKey(row.tenantId, row.id), eq(jobs.status, row.status)));
-
-export async function findDueScheduled(db: Db, until: number, limit: number) {
-  return db
-    .select()
-    .from(jobs)
-    .where(and(eq(jobs.status, "scheduled"), lte(jobs.runAt, until)))
-    .orderBy(jobs.runAt)
-    .limit(limit);
-}
-
-export const releaseScheduledStatement = (db: Db, row: JobRow, now: number) =>
-  db
-    .update(jobs)
-    .set({ status: "queued", updatedAt: now, outbox: 1 })
-    .where(and(byKey(row.tenantId, row.id), eq(jobs.status, "scheduled")));
 
 export type { Statement };

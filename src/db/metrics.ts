@@ -1,5 +1,5 @@
 // Metrics queries: the per-minute counter upserts, and the cheap reads behind /v1/metrics (indexes and bounded ranges only).
-import { and, eq, gte, sql } from "drizzle-orm";
+import { and, eq, gte, lt, sql } from "drizzle-orm";
 import { idFloor } from "../jobs/ids";
 import { BUCKET_BOUNDS_MS, parseBuckets } from "../metrics/buckets";
 import type { JobState, MinuteRow, StateCount } from "../metrics/snapshot";
@@ -133,3 +133,10 @@ export async function readStateCounts(
     })),
   );
 }
+
+/** Counter rows older than `beforeMinute`: the dashboard and /v1/metrics read the last hour at most. */
+export const pruneCountersStatement = (db: Db, tenant: string, beforeMinute: number) =>
+  db
+    .delete(metricsMinute)
+    .where(and(eq(metricsMinute.tenantId, tenant), lt(metricsMinute.minute, beforeMinute)))
+    .returning({ minute: metricsMinute.minute });

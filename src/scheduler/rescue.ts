@@ -3,9 +3,11 @@ import type { Db } from "../db/client";
 import { markResentStatements } from "../db/job-sweeps";
 import { findStrandedFresh, findStrandedWatched, type Statement } from "../db/jobs";
 import type { JobRow } from "../db/schema";
+import { describeError } from "../jobs/errors";
 import type { Logger } from "../jobs/logger";
 import type { JobMessage } from "../jobs/types";
 import { RESCUE_WINDOW_MS, sendMessages } from "../queue/producer";
+import { callbackMessage } from "../webhooks/callbacks";
 
 /** Stranded rows looked at per query per tick; more wait for the next tick. */
 export const RESCUE_PAGE = 500;
@@ -22,13 +24,33 @@ export async function rescueStranded(
     await Promise.all(tenants.map((t) => findStrandedFresh(db, t, now, RESCUE_WINDOW_MS, graceMs, RESCUE_PAGE)))
   ).flat();
   const watched = await findStrandedWatched(db, now, graceMs, RESCUE_PAGE);
-  const stranded = dedupe([...fresh, ...watched]);
-  if (stranded.length === 0) return { rescued: 0, sendFailures: 0 };
+  const all = dedupe([...fresh, ...watched]);
+  // Finished jobs in the list are there for their callback: re-send its message (same webhook-id).
+  const callbacks = all.filter((row) => row.status === "succeeded" || row.status === "dead");
+  const callbackFailures = await resendCallbacks(queue, callbacks, log);
+  const stranded = all.filter((row) => !callbacks.includes(row));
+  if (stranded.length === 0) return { rescued: callbacks.length - callbackFailures, sendFailures: callbackFailures };
   // Re-sent rows keep their state; the consumer's claim makes a duplicate delivery harmless.
   const results = await db.batch(markResentStatements(db, stranded, now) as [Statement, ...Statement[]]);
   const marked = (results as Pick<JobRow, "tenantId" | "id">[][]).flat().map((row) => ({ ...row, runAt: now }));
   const sendFailures = await sendMessages(queue, marked, now, log);
-  return { rescued: marked.length - sendFailures, sendFailures };
+  return {
+    rescued: marked.length - sendFailures + callbacks.length - callbackFailures,
+    sendFailures: sendFailures + callbackFailures,
+  };
+}
+
+async function resendCallbacks(queue: Queue<JobMessage>, rows: JobRow[], log: Logger): Promise<number> {
+  if (rows.length === 0) return 0;
+  const messages = rows.map((row) => ({ body: callbackMessage(row) }));
+  try {
+    for (let i = 0; i < messages.length; i += 100) await (queue as Queue).sendBatch(messages.slice(i, i + 100));
+    log.info("callback messages re-sent", { jobIds: rows.map((r) => r.id) });
+    return 0;
+  } catch (err) {
+    log.warn("callback re-send failed; the next tick tries again", { error: describeError(err).message });
+    return rows.length;
+  }
 }
 
 function dedupe(rows: JobRow[]): JobRow[] {

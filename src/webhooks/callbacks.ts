@@ -56,11 +56,15 @@ export function callbackPendingWrites(db: Db, finished: FinishedJob[], finishedA
     );
 }
 
+export const callbackMessage = (row: Pick<JobRow, "tenantId" | "id">): CallbackMessage => ({
+  kind: "callback",
+  tenant: row.tenantId,
+  id: row.id,
+});
+
 /** After the outcome batch committed: one message per pending callback. A failed send leaves the state pending (logged). */
 export async function enqueueCallbacks(queue: Queue, finished: FinishedJob[], log: Logger): Promise<void> {
-  const messages = finished
-    .filter(({ row }) => row.callbackUrl)
-    .map(({ row }) => ({ body: { kind: "callback", tenant: row.tenantId, id: row.id } satisfies CallbackMessage }));
+  const messages = finished.filter(({ row }) => row.callbackUrl).map(({ row }) => ({ body: callbackMessage(row) }));
   if (messages.length === 0) return;
   try {
     await queue.sendBatch(messages);

@@ -54,8 +54,8 @@ describe("a cheap tick under backlog", () => {
     await newTenant();
     const idle = await meteredTick(Date.now());
     // Due schedules, due delayed jobs, tenants, the watched rescue (2), plus per tenant: the
-    // fresh-id rescue scan and the retention delete.
-    expect(idle.d1.statements).toBe(5 + 2 * (await tenantCount()));
+    // fresh-id rescue scan, the retention delete and the old-counters delete.
+    expect(idle.d1.statements).toBe(5 + 3 * (await tenantCount()));
     expect(idle.d1.rowsWritten).toBe(0);
     expect(idle.sends.messages).toBe(0);
   });
@@ -134,7 +134,7 @@ describe("a cheap tick under backlog", () => {
       const t = await meteredTick(T + i * 1_000);
       fired.push(t.report.fired);
       // A page: its job inserts (4 rows each) and one advance per schedule, on top of an idle tick.
-      const idleStatements = 5 + 2 * (await tenantCount());
+      const idleStatements = 5 + 3 * (await tenantCount());
       expect(t.d1.statements).toBeLessThanOrEqual(idleStatements + Math.ceil(SCHEDULE_PAGE / 4) + SCHEDULE_PAGE);
       expect(t.report.fired).toBeLessThanOrEqual(Math.min(SCHEDULE_PAGE, MAX_FIRES_PER_TICK));
     }
