@@ -37,23 +37,6 @@ let dev: DevServer = await startDev({ vars });
 const key = await dev.newKey("soak");
 const started = Date.now();
 
-async function countOpen(): Promise<number> {
-  let open = 0;
-  for (const status of ["queued", "running", "retrying"]) {
-    let cursor: string | null = null;
-    do {
-      const res: { body: { data: unknown[]; nextCursor: string | null } } = await dev.call(
-        "GET",
-        `/v1/jobs?status=${status}&limit=100${cursor ? `&cursor=${cursor}` : ""}`,
-        { token: key },
-      );
-      open += res.body.data.length;
-      cursor = res.body.nextCursor;
-    } while (cursor);
-  }
-  return open;
-}
-
 async function countStatus(status: string): Promise<number> {
   let count = 0;
   let cursor: string | null = null;
@@ -67,6 +50,11 @@ async function countStatus(status: string): Promise<number> {
     cursor = res.body.nextCursor;
   } while (cursor);
   return count;
+}
+
+async function countOpen(): Promise<number> {
+  const counts = await Promise.all(["queued", "running", "retrying"].map(countStatus));
+  return counts.reduce((a, b) => a + b, 0);
 }
 
 for (let start = 0; start < JOBS; start += 100) {
