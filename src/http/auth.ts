@@ -3,6 +3,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { findKeyByHash } from "../db/api-keys";
 import type { AppEnv } from "./app-env";
 import { ApiError } from "./errors";
+import { cachedKey, cacheKey } from "./key-cache";
 
 export async function sha256Hex(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
@@ -26,8 +27,14 @@ export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (c.env.ADMIN_TOKEN && (await sameSecret(token, c.env.ADMIN_TOKEN))) {
     c.set("principal", { role: "admin" });
   } else {
-    const key = await findKeyByHash(c.var.db, await sha256Hex(token));
-    if (!key) throw new ApiError("unauthorized", "unknown API key");
+    const hash = await sha256Hex(token);
+    const now = Date.now();
+    let key = cachedKey(hash, now);
+    if (!key) {
+      key = await findKeyByHash(c.var.db, hash);
+      if (!key) throw new ApiError("unauthorized", "unknown API key");
+      cacheKey(hash, key, now);
+    }
     c.set("principal", { role: "tenant", tenant: key.tenantId, keyId: key.id });
     c.set("log", c.var.log.child({ tenant: key.tenantId }));
   }

@@ -8,8 +8,18 @@ export type Logger = {
   child(fields: LogFields): Logger;
 };
 
+const LEVELS = { info: 0, warn: 1, error: 2 } as const;
+export type LogLevel = keyof typeof LEVELS;
+let minimum: number = LEVELS.info;
+
+/** Set per invocation from the LOG_LEVEL var: "warn" keeps only warnings and errors. */
+export function setLogLevel(level: string | undefined): void {
+  minimum = LEVELS[(level ?? "info") as LogLevel] ?? LEVELS.info;
+}
+
 export function createLogger(base: LogFields = {}): Logger {
-  const write = (level: string, msg: string, fields?: LogFields) => {
+  const write = (level: LogLevel, msg: string, fields?: LogFields) => {
+    if (LEVELS[level] < minimum) return;
     const line = JSON.stringify({ level, msg, time: new Date().toISOString(), ...base, ...fields });
     if (level === "error") console.error(line);
     else console.log(line);

@@ -1,6 +1,6 @@
 // Runs one Worker invocation on metered bindings and logs what it used, so any workload's bill can be
 // read off the logs (bench/ sums these lines): D1 rows, queue message outcomes, Durable Object requests.
-import { log } from "../jobs/logger";
+import { log, setLogLevel } from "../jobs/logger";
 import { meterD1 } from "./d1";
 import { meterNamespace } from "./durable-objects";
 import type { QueueUsage } from "./queue";
@@ -11,6 +11,7 @@ export async function metered<T>(
   run: (env: Env) => Promise<T>,
   queueUsage?: QueueUsage,
 ): Promise<T> {
+  setLogLevel(env.LOG_LEVEL);
   const d1 = meterD1(env.DB);
   const gates = meterNamespace(env.KEY_GATE);
   const started = Date.now();

@@ -6,6 +6,7 @@ import { newId } from "../../jobs/ids";
 import type { AppEnv } from "../app-env";
 import { requireAdmin, sha256Hex } from "../auth";
 import { notFound } from "../errors";
+import { forgetKey } from "../key-cache";
 import { errorResponses, jsonBody, jsonContent } from "../openapi";
 import { ApiKeySchema, CreatedKeySchema, CreateKeySchema, KeyIdParam } from "../schemas";
 
@@ -75,6 +76,7 @@ export function registerKeyRoutes(app: OpenAPIHono<AppEnv>) {
     requireAdmin(c);
     const { id } = c.req.valid("param");
     if (!(await deleteKey(c.var.db, id))) throw notFound("key");
+    forgetKey(id);
     c.var.log.info("api key revoked", { keyId: id });
     return c.body(null, 204);
   });
