@@ -233,6 +233,27 @@ describe("every route validates its input and its caller", () => {
     expect(justUnder.status).toBe(202);
   });
 
+  it("accepts an idempotency key of 200 characters and refuses one of 201", async () => {
+    const { key } = await newTenant();
+    const ok = await call("POST", "/v1/jobs", {
+      token: key,
+      body: { type: "test-echo", idempotencyKey: "k".repeat(200), delaySeconds: 3600 },
+    });
+    expect(ok.status).toBe(202);
+    const tooLong = await call<ErrorBody>("POST", "/v1/jobs", {
+      token: key,
+      body: { type: "test-echo", idempotencyKey: "k".repeat(201), delaySeconds: 3600 },
+    });
+    expect(tooLong.status).toBe(400);
+    expect(tooLong.body.error.issues?.[0]?.path).toBe("idempotencyKey");
+    const headerTooLong = await call<ErrorBody>("POST", "/v1/jobs", {
+      token: key,
+      headers: { "idempotency-key": "h".repeat(201) },
+      body: { type: "test-echo", delaySeconds: 3600 },
+    });
+    expect(headerTooLong.status).toBe(400);
+  });
+
   it("answers unknown routes with the contract's 404 shape", async () => {
     const res = await call<ErrorBody>("GET", "/v2/nothing");
     expect(res.status).toBe(404);
