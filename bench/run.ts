@@ -2,7 +2,7 @@
 // process and prints one JSON summary — enqueue and pipeline ratios, and billable operations per job.
 import { cpus, totalmem } from "node:os";
 import autocannon from "autocannon";
-import { type DevServer, startDev } from "../test/e2e/harness.ts";
+import { countJobs, type DevServer, startDev } from "../test/e2e/harness.ts";
 import { startLocalServer } from "../test/e2e/local-server.ts";
 import { type Counts, priceOf } from "./cost-model.ts";
 import { summarizeLogs } from "./log-counts.ts";
@@ -55,22 +55,6 @@ async function sendBatches(dev: DevServer, token: string | undefined, total: num
     }
   };
   await Promise.all([worker(), worker(), worker(), worker()]);
-}
-
-/** Counts a tenant's jobs in a status by paging the public API. */
-async function countStatus(dev: DevServer, token: string, status: string): Promise<number> {
-  let count = 0;
-  let cursor: string | null = null;
-  do {
-    const res: { body: { data: unknown[]; nextCursor: string | null } } = await dev.call(
-      "GET",
-      `/v1/jobs?status=${status}&limit=100${cursor ? `&cursor=${cursor}` : ""}`,
-      { token },
-    );
-    count += res.body.data.length;
-    cursor = res.body.nextCursor;
-  } while (cursor);
-  return count;
 }
 
 async function unfinished(dev: DevServer, token: string): Promise<number> {
@@ -134,7 +118,7 @@ async function main() {
     await sendBatches(fast, pipeKey, PIPELINE_JOBS, () => ({ type: "cleanup-expired-sessions", payload: {} }));
     await waitUntil(async () => (await unfinished(fast, pipeKey)) === 0, 600_000, "the Edge Jobs pipeline");
     const edgeSeconds = (Date.now() - started) / 1000;
-    const succeeded = await countStatus(fast, pipeKey, "succeeded");
+    const succeeded = await countJobs(fast, pipeKey, "succeeded");
     const pipeline = {
       jobs: PIPELINE_JOBS,
       succeeded,

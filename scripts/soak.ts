@@ -1,7 +1,7 @@
 // `npm run soak`: 10,000 `http` jobs against a flaky local server, with `wrangler dev` killed and restarted
 // mid-run (its in-memory queue is lost, so the tick's outbox rescue must recover every job). Prints one
 // JSON report and exits non-zero if any job was lost or any effect happened twice.
-import { type DevServer, startDev } from "../test/e2e/harness.ts";
+import { countJobs, type DevServer, startDev } from "../test/e2e/harness.ts";
 import { startLocalServer } from "../test/e2e/local-server.ts";
 
 const JOBS = Number(process.env.SOAK_JOBS ?? 10_000);
@@ -37,20 +37,7 @@ let dev: DevServer = await startDev({ vars });
 const key = await dev.newKey("soak");
 const started = Date.now();
 
-async function countStatus(status: string): Promise<number> {
-  let count = 0;
-  let cursor: string | null = null;
-  do {
-    const res: { body: { data: unknown[]; nextCursor: string | null } } = await dev.call(
-      "GET",
-      `/v1/jobs?status=${status}&limit=100${cursor ? `&cursor=${cursor}` : ""}`,
-      { token: key },
-    );
-    count += res.body.data.length;
-    cursor = res.body.nextCursor;
-  } while (cursor);
-  return count;
-}
+const countStatus = (status: string) => countJobs(dev, key, status);
 
 async function countOpen(): Promise<number> {
   const counts = await Promise.all(["queued", "running", "retrying"].map(countStatus));

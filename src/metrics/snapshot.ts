@@ -1,5 +1,6 @@
 // Folds the raw readings (state counts, per-minute counters, the queue's backlog) into the metrics the API reports.
 import { addBuckets, type Buckets, emptyBuckets, percentile } from "./buckets";
+import type { Counters } from "./tally";
 
 /**
  * Where a job stands, as the metrics see it: `ready` is queued and due (the depth), `delayed` is
@@ -10,17 +11,8 @@ export type JobState = "ready" | "delayed" | "running" | "retrying" | "scheduled
 /** How many jobs of one type are in one state; `oldestAt` (ms) is the earliest due time, for `ready`. */
 export type StateCount = { type: string; state: JobState; count: number; oldestAt: number | null };
 
-export type MinuteRow = {
-  minute: number;
-  type: string;
-  started: number;
-  succeeded: number;
-  failed: number;
-  dead: number;
-  deferred: number;
-  durationMsSum: number;
-  buckets: Buckets;
-};
+/** One per-minute counter row of one type, as read back from metrics_minute. */
+export type MinuteRow = { minute: number; type: string } & Counters;
 
 export type QueueBacklog = { messages: number; oldestAt: number | null };
 

@@ -26,7 +26,8 @@ export type Tally = {
   entries(): TallyEntry[];
 };
 
-const zero = (): Counters => ({
+/** All counters at zero: a fresh tally entry, or a minute in which nothing happened. */
+export const zeroCounters = (): Counters => ({
   started: 0,
   succeeded: 0,
   failed: 0,
@@ -42,7 +43,7 @@ export function createTally(): Tally {
     const key = JSON.stringify([tenant, type]);
     let entry = byKey.get(key);
     if (!entry) {
-      entry = { tenant, type, counters: zero() };
+      entry = { tenant, type, counters: zeroCounters() };
       byKey.set(key, entry);
     }
     return entry.counters;

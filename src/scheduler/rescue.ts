@@ -26,9 +26,10 @@ export async function rescueStranded(
   const watched = await findStrandedWatched(db, now, graceMs, RESCUE_PAGE);
   const all = dedupe([...fresh, ...watched]);
   // Finished jobs in the list are there for their callback: re-send its message (same webhook-id).
-  const callbacks = all.filter((row) => row.status === "succeeded" || row.status === "dead");
+  const isFinished = (row: JobRow) => row.status === "succeeded" || row.status === "dead";
+  const callbacks = all.filter(isFinished);
   const callbackFailures = await resendCallbacks(queue, callbacks, log);
-  const stranded = all.filter((row) => !callbacks.includes(row));
+  const stranded = all.filter((row) => !isFinished(row));
   if (stranded.length === 0) return { rescued: callbacks.length - callbackFailures, sendFailures: callbackFailures };
   // Re-sent rows keep their state; the consumer's claim makes a duplicate delivery harmless.
   const results = await db.batch(markResentStatements(db, stranded, now) as [Statement, ...Statement[]]);

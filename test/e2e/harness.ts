@@ -204,3 +204,19 @@ export async function waitForJob<T extends { status: string }>(
   }
   throw new Error(`job ${id} did not reach ${statuses.join("|")}: ${JSON.stringify(last)}`);
 }
+
+/** Counts a tenant's jobs in one status by paging GET /v1/jobs to the end. */
+export async function countJobs(dev: DevServer, token: string, status: string): Promise<number> {
+  let count = 0;
+  let cursor: string | null = null;
+  do {
+    const page: Reply<{ data: unknown[]; nextCursor: string | null }> = await dev.call(
+      "GET",
+      `/v1/jobs?status=${status}&limit=100${cursor ? `&cursor=${cursor}` : ""}`,
+      { token },
+    );
+    count += page.body.data.length;
+    cursor = page.body.nextCursor;
+  } while (cursor);
+  return count;
+}

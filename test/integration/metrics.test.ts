@@ -6,22 +6,10 @@ import { insertJob, type NewJob, type Statement } from "../../src/db/jobs";
 import { counterUpsertStatements } from "../../src/db/metrics";
 import { readQueueBacklog } from "../../src/http/routes/metrics";
 import { newId } from "../../src/jobs/ids";
+import type { TypeMetrics } from "../../src/metrics/snapshot";
 import { createTally, minuteOf } from "../../src/metrics/tally";
 import { call, enqueue, newTenant, waitForStatus } from "../fixtures/api";
 
-type TypeMetrics = {
-  depth: number;
-  oldestAgeSeconds: number;
-  running: number;
-  retrying: number;
-  dead: number;
-  scheduled: number;
-  throughputPerMinute: number;
-  retryRate: number;
-  failureRate: number;
-  durationMs: { p50: number | null; p95: number | null };
-  window: { started: number; succeeded: number; failed: number; dead: number; deferred: number };
-};
 type Metrics = TypeMetrics & { windowMinutes: number; byType: Record<string, TypeMetrics>; queue: unknown };
 
 async function metrics(key: string): Promise<Metrics> {

@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { BUCKET_BOUNDS_MS, bucketIndex, emptyBuckets, parseBuckets, percentile } from "../../src/metrics/buckets";
 import { buildSnapshot, type MinuteRow, throughputSeries } from "../../src/metrics/snapshot";
-import { createTally, minuteOf } from "../../src/metrics/tally";
+import { createTally, minuteOf, zeroCounters } from "../../src/metrics/tally";
 
 const counts = (pairs: [number, number][]) => {
   const b = emptyBuckets();
@@ -93,13 +93,7 @@ describe("the snapshot", () => {
   const row = (type: string, m: number, c: Partial<MinuteRow>): MinuteRow => ({
     minute: m,
     type,
-    started: 0,
-    succeeded: 0,
-    failed: 0,
-    dead: 0,
-    deferred: 0,
-    durationMsSum: 0,
-    buckets: emptyBuckets(),
+    ...zeroCounters(),
     ...c,
   });
 

@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { renderFamilies, renderSnapshot } from "../../src/metrics/prometheus";
 import { buildSnapshot, type MinuteRow } from "../../src/metrics/snapshot";
+import { zeroCounters } from "../../src/metrics/tally";
 
 type ParsedSample = { name: string; labels: Record<string, string>; value: number };
 type ParsedFamily = { name: string; type: string; help: string | null; samples: ParsedSample[] };
@@ -202,13 +203,7 @@ describe("Prometheus rendering", () => {
     const row = (type: string, m: number, counts: Partial<MinuteRow>): MinuteRow => ({
       minute: m,
       type,
-      started: 0,
-      succeeded: 0,
-      failed: 0,
-      dead: 0,
-      deferred: 0,
-      durationMsSum: 0,
-      buckets: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+      ...zeroCounters(),
       ...counts,
     });
     const snapshot = buildSnapshot({
