@@ -87,6 +87,8 @@ async function consumeJobMessages(
 
   const runnable: Work[] = [];
   const earlyWrites: Statement[] = [];
+  /** Messages of jobs marked dead above: acked only once that write has committed. */
+  const earlyDead: Message<unknown>[] = [];
   const earlyTally = createTally();
   for (const message of messages) {
     const body = message.body as JobMessage;
@@ -122,7 +124,7 @@ async function consumeJobMessages(
         reason: error.message,
       });
       earlyTally.deadWithoutAttempt(row.tenantId, row.type);
-      message.ack();
+      earlyDead.push(message);
       continue;
     }
     runnable.push({ message, row, definition, options: JSON.parse(row.options) as JobOptions });
@@ -146,11 +148,14 @@ async function consumeJobMessages(
       await db.batch(early as [Statement, ...Statement[]]);
     } catch (err) {
       rootLog.error("early write failed; batch retried", { error: describeError(err).message });
-      for (const { message } of runnable) message.retry({ delaySeconds: WRITE_FAILURE_RETRY_SECONDS });
+      for (const message of [...earlyDead, ...runnable.map((w) => w.message)]) {
+        message.retry({ delaySeconds: WRITE_FAILURE_RETRY_SECONDS });
+      }
       await flow.release();
       return;
     }
   }
+  for (const message of earlyDead) message.ack();
   await flow.sendDeferrals();
 
   const started: Started[] = flow.admitted.map((work) => ({

@@ -145,6 +145,28 @@ describe("the consumer under faults", () => {
     expect(after.result).toBeNull();
   });
 
+  it("marks a job of an unregistered type dead, acking its message only after that write commits", async () => {
+    const { key, tenant } = await newTenant();
+    const job = await enqueue(key, { type: "test-echo", delaySeconds: 3600 });
+    await env.DB.prepare("UPDATE jobs SET type = 'gone-type' WHERE tenant_id = ? AND id = ?")
+      .bind(tenant, job.id)
+      .run();
+
+    // Batches: 1 = load rows, 2 = the early write with the dead mark (fails): the message must come back.
+    const failing = batchOf("jobs", [{ tenant, id: job.id }]);
+    await consumeJobs(failing, { ...env, DB: d1FailingBatch(2) }, registry);
+    const failed = await getQueueResult(failing, createExecutionContext());
+    expect(failed.explicitAcks).toEqual([]);
+    expect(failed.retryMessages).toEqual([{ msgId: "msg-0" }]);
+    expect((await waitForStatus(key, job.id, ["queued"])).attempts).toBe(0);
+
+    const batch = batchOf("jobs", [{ tenant, id: job.id }], 2);
+    await consumeJobs(batch, env, registry);
+    expect((await getQueueResult(batch, createExecutionContext())).explicitAcks).toEqual(["msg-0"]);
+    const dead = await waitForStatus(key, job.id, ["dead"]);
+    expect(dead.error?.message).toBe('job type "gone-type" is not registered in this deployment');
+  });
+
   it("keeps a job whose queue send failed, answers 202, and the tick's outbox rescue runs it", async () => {
     const { key } = await newTenant();
     const res = await worker.fetch(
