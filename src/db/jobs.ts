@@ -107,6 +107,8 @@ export const requeueByHandStatement = (
       finishedAt: null,
       leaseUntil: null,
       outbox: 1,
+      // A run still going from before this requeue can no longer land its outcome (see jobs.runToken).
+      runToken: sql`${jobs.runToken} + 1`,
     })
     .where(and(eq(jobs.tenantId, tenant), inArray(jobs.id, ids), inArray(jobs.status, [...from])))
     .returning();

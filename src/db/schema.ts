@@ -45,6 +45,11 @@ export const jobs = sqliteTable(
     attemptLog: text("attempt_log").notNull().default("[]"),
     /** JSON state of the completion callback delivery (webhooks), null when there is none yet. */
     callbackState: text("callback_state"),
+    /**
+     * Which run of the job an outcome belongs to: bumped by every requeue by hand, checked by every claim and
+     * outcome write, so a run that started before a cancel + retry cannot land its outcome on the new run.
+     */
+    runToken: integer("run_token").notNull().default(0),
   },
   (t) => [
     primaryKey({ columns: [t.tenantId, t.id] }),
