@@ -1,6 +1,7 @@
 // Request and response schemas: the same definitions validate requests and generate /openapi.json.
 import { z } from "@hono/zod-openapi";
 import { CATCH_UP_MODES, canonicalTimezone, cronProblem } from "../jobs/cron";
+import { SYSTEM_LOG_FIELDS } from "../jobs/logger";
 import { JOB_STATUSES, MAX_DELAY_SECONDS, MAX_QUEUE_DELAY_SECONDS } from "../jobs/types";
 import { ERROR_CODES } from "./errors";
 
@@ -38,9 +39,22 @@ export const FlowSchema = z
   .strict()
   .openapi("Flow");
 
+const RESERVED_METADATA_KEYS = new Set<string>(SYSTEM_LOG_FIELDS);
+
+/** Correlation fields for log lines; a key named like a field Edge Jobs writes itself would forge it, so it is refused. */
 const MetadataSchema = z
   .record(z.string().max(100), z.string().max(500))
-  .refine((m) => Object.keys(m).length <= 20, "at most 20 metadata fields");
+  .refine((m) => Object.keys(m).length <= 20, "at most 20 metadata fields")
+  .superRefine((metadata, ctx) => {
+    for (const key of Object.keys(metadata)) {
+      if (RESERVED_METADATA_KEYS.has(key)) {
+        ctx.addIssue({ code: "custom", path: [key], message: `"${key}" is a field Edge Jobs writes in log lines` });
+      }
+    }
+  })
+  .openapi({
+    description: `correlation fields shown in every log line of the job; these names are reserved: ${SYSTEM_LOG_FIELDS.join(", ")}`,
+  });
 
 export const EnqueueSchema = z
   .object({

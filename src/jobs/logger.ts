@@ -5,8 +5,45 @@ export type Logger = {
   info(msg: string, fields?: LogFields): void;
   warn(msg: string, fields?: LogFields): void;
   error(msg: string, fields?: LogFields): void;
+  /** A logger whose lines also carry `fields`; identity fields already set (see PINNED_FIELDS) keep their value. */
   child(fields: LogFields): Logger;
+  /**
+   * A logger whose lines also carry a job's user-supplied metadata, on the lowest layer: any field the
+   * code writes wins over it, and a metadata key named like a system field is written as `metadata.<key>`.
+   */
+  withMetadata(metadata: Record<string, string>): Logger;
 };
+
+/**
+ * Fields whose meaning Edge Jobs owns. Job metadata may not use these names (the enqueue schema
+ * refuses them); in a log line a metadata key with one of them is renamed, never written as is.
+ */
+export const SYSTEM_LOG_FIELDS = [
+  "level",
+  "msg",
+  "time",
+  "jobId",
+  "type",
+  "tenant",
+  "attempt",
+  "attempts",
+  "status",
+  "requestId",
+  "durationMs",
+  "error",
+  "reason",
+  "queue",
+  "keyId",
+  "webhookId",
+  "event",
+] as const;
+const SYSTEM = new Set<string>(SYSTEM_LOG_FIELDS);
+
+/** Once a child logger names one of these, later children and per-line fields cannot change it. */
+const PINNED_FIELDS = new Set(["jobId", "tenant", "type", "attempt", "requestId"]);
+
+/** The prefix a metadata key gets when it is named like a system field. */
+export const METADATA_PREFIX = "metadata.";
 
 const LEVELS = { info: 0, warn: 1, error: 2 } as const;
 export type LogLevel = keyof typeof LEVELS;
@@ -17,10 +54,32 @@ export function setLogLevel(level: string | undefined): void {
   minimum = LEVELS[(level ?? "info") as LogLevel] ?? LEVELS.info;
 }
 
-export function createLogger(base: LogFields = {}): Logger {
+/** Metadata as it may appear in a line: keys named like system fields get the `metadata.` prefix. */
+export function safeMetadata(metadata: Record<string, string>): LogFields {
+  const out: LogFields = {};
+  for (const [key, value] of Object.entries(metadata)) {
+    out[SYSTEM.has(key) || key.startsWith(METADATA_PREFIX) ? `${METADATA_PREFIX}${key}` : key] = value;
+  }
+  return out;
+}
+
+/** `extra` laid over `base`, except that pinned fields already in `base` keep their value. */
+function layer(base: LogFields, extra: LogFields | undefined): LogFields {
+  if (!extra) return base;
+  const out = { ...base };
+  for (const [key, value] of Object.entries(extra)) {
+    if (PINNED_FIELDS.has(key) && key in base && base[key] !== value) continue;
+    out[key] = value;
+  }
+  return out;
+}
+
+export function createLogger(base: LogFields = {}, metadata: LogFields = {}): Logger {
   const write = (level: LogLevel, msg: string, fields?: LogFields) => {
     if (LEVELS[level] < minimum) return;
-    const line = JSON.stringify({ level, msg, time: new Date().toISOString(), ...base, ...fields });
+    // The logger's own fields are dropped from what callers pass, so nothing can change a line's level, message or time.
+    const { level: _l, msg: _m, time: _t, ...rest } = { ...metadata, ...layer(base, fields) };
+    const line = JSON.stringify({ level, msg, time: new Date().toISOString(), ...rest });
     if (level === "error") console.error(line);
     else console.log(line);
   };
@@ -28,7 +87,8 @@ export function createLogger(base: LogFields = {}): Logger {
     info: (msg, fields) => write("info", msg, fields),
     warn: (msg, fields) => write("warn", msg, fields),
     error: (msg, fields) => write("error", msg, fields),
-    child: (fields) => createLogger({ ...base, ...fields }),
+    child: (fields) => createLogger(layer(base, fields), metadata),
+    withMetadata: (more) => createLogger(base, { ...metadata, ...safeMetadata(more) }),
   };
 }
 

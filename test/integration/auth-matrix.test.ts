@@ -23,11 +23,15 @@ async function tenantWithData() {
   await waitForStatus(a.key, job.id, ["succeeded"]);
   const dead = await enqueue(a.key, { type: "test-poison", payload: {}, metadata: { marker } });
   await waitForStatus(a.key, dead.id, ["dead"]);
+  // The flow key exists once a job naming it was consumed: the owner sees it, so the other tenant's 404 means something.
   const flowed = await enqueue(a.key, {
     type: "test-echo",
-    delaySeconds: 3600,
     flow: { key: marker, rate: { limit: 777, periodSeconds: 7 } },
   });
+  await waitForStatus(a.key, flowed.id, ["succeeded"]);
+  const flow = await call<{ key: string; rate: unknown }>("GET", `/v1/flows/${marker}`, { token: a.key });
+  expect(flow.status).toBe(200);
+  expect(flow.body).toMatchObject({ key: marker, rate: { limit: 777, periodSeconds: 7 } });
   const schedule = await call<{ id: string }>("POST", "/v1/schedules", {
     token: a.key,
     body: { name: marker, cron: "0 3 * * *", type: "test-echo", payload: { value: marker } },
