@@ -40,20 +40,108 @@ export function checkTarget(raw: string, options: GuardOptions): TargetCheck {
   return reason ? { ok: false, reason: `${reason} targets are not allowed` } : { ok: true, url };
 }
 
-/** Why a host (as URL.hostname spells it) is not a public destination, or null when it is. */
+/** Characters IDNA maps to a dot, and ones it maps to nothing (so `loc\u00adalhost` is `localhost`). */
+const IDN_DOTS = /[\u3002\uff0e\uff61]/g;
+const IDN_IGNORED = /\u00ad|\u034f|[\u180b-\u180d]|[\u200b-\u200d]|\u2060|[\ufe00-\ufe0f]|\ufeff/g;
+
+/**
+ * A host the way a resolver reads it, however it was spelled: percent-escapes decoded, compatibility
+ * forms folded (NFKC: fullwidth letters and digits, circled letters), lowercase, IDN dots as dots, and
+ * every trailing dot gone (`localhost..` is `localhost`). URL.hostname does most of this already; the
+ * guard does it again so it never depends on one parser's leniency.
+ */
+export function canonicalHost(hostname: string): string {
+  let host = hostname;
+  try {
+    host = decodeURIComponent(host);
+  } catch {
+    // A malformed escape stays as written; no resolver reads it as anything else.
+  }
+  return host.normalize("NFKC").toLowerCase().replace(IDN_IGNORED, "").replace(IDN_DOTS, ".").replace(/\.+$/, "");
+}
+
+/** Why a host (as URL.hostname or a person spells it) is not a public destination, or null when it is. */
 export function blockedHostReason(hostname: string): string | null {
-  const host = hostname.toLowerCase().replace(/\.$/, "");
+  const host = canonicalHost(hostname);
   if (host.startsWith("[") && host.endsWith("]")) {
     const groups = parseIPv6(host.slice(1, -1));
     return groups ? blockedIPv6Reason(groups) : "unparseable IPv6";
   }
+  if (host.includes(":")) {
+    // A bare IPv6 address (no brackets), as a caller of this function may pass it.
+    const groups = parseIPv6(host);
+    return groups ? blockedIPv6Reason(groups) : "unparseable host";
+  }
   const v4 = parseIPv4(host);
   if (v4 !== null) return blockedIPv4Reason(v4);
-  if (host === "") return "empty host";
-  if (BLOCKED_NAMES.has(host) || BLOCKED_SUFFIXES.some((suffix) => host.endsWith(suffix))) return "local host name";
+  if (host === "" || host.split(".").some((label) => label === "")) return "empty host or label";
+  // Punycode labels are judged as the Unicode they stand for too (`xn--…` spelling a local name).
+  const unicode = host
+    .split(".")
+    .map((label) => (label.startsWith("xn--") ? (decodePunycode(label.slice(4)) ?? label) : label))
+    .join(".");
+  const names = [host, canonicalHost(unicode)];
+  const local = (name: string) => BLOCKED_NAMES.has(name) || BLOCKED_SUFFIXES.some((suffix) => name.endsWith(suffix));
+  if (names.some(local)) return "local host name";
   // A single label resolves only through a local search domain, never to a public site.
   if (!host.includes(".")) return "single-label host name";
   return null;
+}
+
+const PUNY = { base: 36, tMin: 1, tMax: 26, skew: 38, damp: 700, initialBias: 72, initialN: 128 } as const;
+
+function punyAdapt(delta: number, points: number, first: boolean): number {
+  let d = first ? Math.floor(delta / PUNY.damp) : Math.floor(delta / 2);
+  d += Math.floor(d / points);
+  let k = 0;
+  while (d > ((PUNY.base - PUNY.tMin) * PUNY.tMax) >> 1) {
+    d = Math.floor(d / (PUNY.base - PUNY.tMin));
+    k += PUNY.base;
+  }
+  return k + Math.floor(((PUNY.base - PUNY.tMin + 1) * d) / (d + PUNY.skew));
+}
+
+function punyDigit(code: number): number {
+  if (code >= 0x30 && code <= 0x39) return code - 22; // 0-9 are 26-35
+  if (code >= 0x61 && code <= 0x7a) return code - 0x61; // a-z are 0-25
+  if (code >= 0x41 && code <= 0x5a) return code - 0x41;
+  return -1;
+}
+
+/** RFC 3492 decoding of one label's part after `xn--`; null when it is not valid Punycode. */
+export function decodePunycode(input: string): string | null {
+  const output: number[] = [];
+  const delimiter = input.lastIndexOf("-");
+  for (const ch of delimiter > 0 ? input.slice(0, delimiter) : "") {
+    const code = ch.charCodeAt(0);
+    if (code >= 0x80) return null;
+    output.push(code);
+  }
+  let n: number = PUNY.initialN;
+  let bias: number = PUNY.initialBias;
+  let i = 0;
+  let pos = delimiter > 0 ? delimiter + 1 : 0;
+  while (pos < input.length) {
+    const before = i;
+    let weight = 1;
+    for (let k = PUNY.base; ; k += PUNY.base) {
+      if (pos >= input.length) return null;
+      const digit = punyDigit(input.charCodeAt(pos++));
+      if (digit < 0) return null;
+      i += digit * weight;
+      const t = k <= bias ? PUNY.tMin : k >= bias + PUNY.tMax ? PUNY.tMax : k - bias;
+      if (digit < t) break;
+      weight *= PUNY.base - t;
+      if (i > 0x10ffff * (output.length + 1)) return null;
+    }
+    bias = punyAdapt(i - before, output.length + 1, before === 0);
+    n += Math.floor(i / (output.length + 1));
+    i %= output.length + 1;
+    if (n > 0x10ffff) return null;
+    output.splice(i, 0, n);
+    i++;
+  }
+  return String.fromCodePoint(...output);
 }
 
 /**

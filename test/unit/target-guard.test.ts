@@ -1,6 +1,13 @@
 // The target guard over every refusal form: schemes, credentials, names, and IPv4/IPv6 in every spelling.
 import { describe, expect, it } from "vitest";
-import { blockedHostReason, checkTarget, parseIPv4, parseIPv6 } from "../../src/webhooks/target-guard";
+import {
+  blockedHostReason,
+  canonicalHost,
+  checkTarget,
+  decodePunycode,
+  parseIPv4,
+  parseIPv6,
+} from "../../src/webhooks/target-guard";
 import { REFUSED_TARGETS } from "../fixtures/refused-targets";
 
 const strict = { allowPrivate: false };
@@ -28,6 +35,11 @@ describe("checkTarget lets public destinations through", () => {
     "https://[::ffff:8.8.8.8]/",
     "https://[64:ff9b::808:808]/",
     "https://api.example.co.uk/v1/hooks",
+    "https://example.com./hook",
+    "https://EXAMPLE.com/hook",
+    "https://b\u00fccher.de/",
+    "https://xn--bcher-kva.de/",
+    "https://xn--localhost-kva.com/",
   ])("%s", (url) => {
     expect(reasonOf(url)).toBeNull();
   });
@@ -90,5 +102,51 @@ describe("address parsers (defence beside the URL parser's own normalising)", ()
     expect(blockedHostReason("017700000001")).toBe("loopback");
     expect(blockedHostReason("[::ffff:a9fe:a9fe]")).toBe("cloud metadata (IPv4-mapped)");
     expect(blockedHostReason("example.com")).toBeNull();
+  });
+});
+
+describe("host spellings a resolver reads alike (judged without the URL parser's help)", () => {
+  it("canonicalHost folds case, escapes, compatibility forms, IDN dots and every trailing dot", () => {
+    expect(canonicalHost("localhost..")).toBe("localhost");
+    expect(canonicalHost("Metadata.Google.Internal...")).toBe("metadata.google.internal");
+    expect(canonicalHost("%6c%6f%63%61%6c%68%6f%73%74")).toBe("localhost");
+    expect(canonicalHost("\uff4c\uff4f\uff43\uff41\uff4c\uff48\uff4f\uff53\uff54")).toBe("localhost");
+    expect(canonicalHost("\u24dbocalhost\u3002")).toBe("localhost");
+    expect(canonicalHost("loc\u200balhost\uff0e")).toBe("localhost");
+    expect(canonicalHost("\uff11\uff12\uff17.0.0.1")).toBe("127.0.0.1");
+    expect(canonicalHost("%zz.example.com")).toBe("%zz.example.com");
+  });
+
+  it.each([
+    ["localhost..", "local host name"],
+    ["metadata.google.internal..", "local host name"],
+    ["METADATA.goog.", "local host name"],
+    ["%6c%6f%63%61%6c%68%6f%73%74.", "local host name"],
+    ["xn--localhost-", "local host name"],
+    ["printer.xn--local-", "local host name"],
+    ["127.0.0.1...", "loopback"],
+    ["0x7F.0.0.1.", "loopback"],
+    ["0177.0.0.1", "loopback"],
+    ["127.1", "loopback"],
+    ["2130706433.", "loopback"],
+    ["0xA9FEA9FE", "cloud metadata"],
+    ["::1", "loopback"],
+    ["[0:0::1]", "loopback"],
+    ["[::ffff:127.0.0.1]", "loopback (IPv4-mapped)"],
+    ["[::FFFF:a9fe:a9fe]", "cloud metadata (IPv4-mapped)"],
+    ["[fe80::1%25eth0]", "unparseable IPv6"],
+    ["", "empty host or label"],
+    ["a..example.com", "empty host or label"],
+  ])("%s → %s", (host, reason) => {
+    expect(blockedHostReason(host)).toBe(reason);
+  });
+
+  it("decodePunycode follows RFC 3492 and refuses invalid input", () => {
+    expect(decodePunycode("bcher-kva")).toBe("b\u00fccher");
+    expect(decodePunycode("mgbh0fb")).toBe("\u0645\u062b\u0627\u0644");
+    expect(decodePunycode("ls8h")).toBe("\u{1f4a9}");
+    expect(decodePunycode("localhost-")).toBe("localhost");
+    expect(decodePunycode("a!")).toBeNull();
+    expect(decodePunycode("\u00fc-abc")).toBeNull();
   });
 });
