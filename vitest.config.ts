@@ -18,6 +18,8 @@ export default defineConfig({
               bindings: {
                 ADMIN_TOKEN: "test-admin-token",
                 ALLOW_PRIVATE_TARGETS: "true",
+                // The limits harness (src/limits): every invocation of the Worker under test fails on a production limit break.
+                ENFORCE_PLATFORM_LIMITS: "standard",
                 TEST_MIGRATIONS: await readD1Migrations("./migrations"),
               },
             },
@@ -26,7 +28,7 @@ export default defineConfig({
         test: {
           name: "workerd",
           include: ["test/integration/**/*.test.ts", "test/unit/**/*.test.ts"],
-          setupFiles: ["./test/fixtures/apply-migrations.ts"],
+          setupFiles: ["./test/fixtures/apply-migrations.ts", "./test/fixtures/limits-setup.ts"],
           testTimeout: 30_000,
         },
       },

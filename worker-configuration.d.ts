@@ -11,6 +11,7 @@ interface __BaseEnv_Env {
 	LOG_LEVEL: string;
 	ADMIN_TOKEN: string;
 	ALLOW_PRIVATE_TARGETS: string;
+	ENFORCE_PLATFORM_LIMITS: string;
 	KEY_GATE: DurableObjectNamespace<import("./src/index").KeyGate>;
 }
 declare namespace Cloudflare {
@@ -25,7 +26,7 @@ type StringifyValues<EnvType extends Record<string, unknown>> = {
 	[Binding in keyof EnvType]: EnvType[Binding] extends string ? EnvType[Binding] : string;
 };
 declare namespace NodeJS {
-	interface ProcessEnv extends StringifyValues<Pick<Cloudflare.Env, "PAYLOAD_LIMIT_BYTES" | "RETENTION_DAYS" | "DEAD_RETENTION_DAYS" | "OUTBOX_GRACE_SECONDS" | "ORDER_API_URL" | "LOG_LEVEL" | "ADMIN_TOKEN" | "ALLOW_PRIVATE_TARGETS">> {}
+	interface ProcessEnv extends StringifyValues<Pick<Cloudflare.Env, "PAYLOAD_LIMIT_BYTES" | "RETENTION_DAYS" | "DEAD_RETENTION_DAYS" | "OUTBOX_GRACE_SECONDS" | "ORDER_API_URL" | "LOG_LEVEL" | "ADMIN_TOKEN" | "ALLOW_PRIVATE_TARGETS" | "ENFORCE_PLATFORM_LIMITS">> {}
 }
 declare module "*.txt" {
 	const value: string;

@@ -37,7 +37,10 @@ const migrate = spawnSync(wrangler, ["d1", "migrations", "apply", "DB", "--local
 });
 if (migrate.status !== 0) process.exit(migrate.status ?? 1);
 
-const dev = spawn(wrangler, ["dev", "--port", String(PORT), "--ip", "127.0.0.1", "--test-scheduled"], {
+// Local runs enforce Cloudflare's production limits (src/limits): a break throws and logs "platform limit broken".
+const limits = process.env.ENFORCE_PLATFORM_LIMITS ?? "standard";
+const devArgs = ["dev", "--port", String(PORT), "--ip", "127.0.0.1", "--test-scheduled"];
+const dev = spawn(wrangler, [...devArgs, "--var", `ENFORCE_PLATFORM_LIMITS:${limits}`], {
   stdio: "inherit",
   env: process.env,
 });

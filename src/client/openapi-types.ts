@@ -600,7 +600,7 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** Replay dead jobs (by ids, or by type, or all), at most 100 per call */
+    /** Replay dead jobs (by ids, at most 100; or by type, or all, at most 1000 per call) */
     post: {
       parameters: {
         query?: never;
@@ -1456,7 +1456,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** The tenant's webhook signing secret (created on first use) */
+    /** The tenant's webhook signing secrets: callbacks and http jobs (created on first use) */
     get: {
       parameters: {
         query?: never;
@@ -1512,7 +1512,7 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** Replace the signing secret; the old one keeps signing beside it for 24 h */
+    /** Replace both signing secrets; the old ones keep signing beside them for 24 h */
     post: {
       parameters: {
         query?: never;
@@ -1522,7 +1522,7 @@ export interface paths {
       };
       requestBody?: never;
       responses: {
-        /** @description The new secret and the previous one */
+        /** @description The new secrets and the previous ones */
         200: {
           headers: {
             [name: string]: unknown;
@@ -1648,6 +1648,7 @@ export interface components {
       flow?: components["schemas"]["Flow"];
       /** Format: uri */
       callbackUrl?: string;
+      /** @description correlation fields shown in every log line of the job; these names are reserved: level, msg, time, jobId, type, tenant, attempt, attempts, status, requestId, durationMs, error, reason, queue, keyId, webhookId, event */
       metadata?: {
         [key: string]: string;
       };
@@ -1804,6 +1805,7 @@ export interface components {
       flow?: components["schemas"]["Flow"];
       /** Format: uri */
       callbackUrl?: string;
+      /** @description correlation fields shown in every log line of the job; these names are reserved: level, msg, time, jobId, type, tenant, attempt, attempts, status, requestId, durationMs, error, reason, queue, keyId, webhookId, event */
       metadata?: {
         [key: string]: string;
       };
@@ -1861,11 +1863,21 @@ export interface components {
       catchUp?: "latest" | "all" | "none";
     };
     WebhookSecret: {
-      /** @example whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw */
+      /**
+       * @description verifies completion and batch callbacks; never signs an http job's request
+       * @example whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+       */
       secret: string;
-      /** @description the secret before the last rotation, while it still signs (24 h) */
+      /** @description the callback secret before the last rotation, while it still signs (24 h) */
       previousSecret: string | null;
       rotatedAt: string | null;
+      /**
+       * @description verifies the requests of `http` jobs; never signs a callback
+       * @example whsec_3vN0c2Zq1mB8sVhJtX6yKpRwLdE4aGfU
+       */
+      httpJobSecret: string;
+      /** @description the http job secret before the last rotation, while it still signs (24 h) */
+      previousHttpJobSecret: string | null;
     };
   };
   responses: never;

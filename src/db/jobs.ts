@@ -84,7 +84,31 @@ export async function cancelJob(db: Db, tenant: string, id: string, now: number)
   return row;
 }
 
-/** Back to queued with a fresh attempt count. Watched by the outbox index until its message is consumed. */
+/** What a requeue by hand writes: a fresh attempt count, watched by the outbox index until its message is consumed. */
+const requeuedColumns = (now: number) => ({
+  status: "queued",
+  attempts: 0,
+  error: null,
+  result: null,
+  progress: null,
+  attemptLog: "[]",
+  runAt: now,
+  updatedAt: now,
+  startedAt: null,
+  finishedAt: null,
+  leaseUntil: null,
+  outbox: 1,
+  // A run still going from before this requeue can no longer land its outcome (see jobs.runToken).
+  runToken: sql`${jobs.runToken} + 1`,
+});
+
+/**
+ * Ids bound as one JSON parameter: a list of any length stays one statement under D1's 100 bound
+ * parameters (an IN list would bind one per id and break past 86 ids here).
+ */
+const idIn = (ids: string[]) => sql`${jobs.id} IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`;
+
+/** Back to queued with a fresh attempt count, from one of the `from` states. */
 export const requeueByHandStatement = (
   db: Db,
   tenant: string,
@@ -94,24 +118,34 @@ export const requeueByHandStatement = (
 ) =>
   db
     .update(jobs)
-    .set({
-      status: "queued",
-      attempts: 0,
-      error: null,
-      result: null,
-      progress: null,
-      attemptLog: "[]",
-      runAt: now,
-      updatedAt: now,
-      startedAt: null,
-      finishedAt: null,
-      leaseUntil: null,
-      outbox: 1,
-      // A run still going from before this requeue can no longer land its outcome (see jobs.runToken).
-      runToken: sql`${jobs.runToken} + 1`,
-    })
-    .where(and(eq(jobs.tenantId, tenant), inArray(jobs.id, ids), inArray(jobs.status, [...from])))
+    .set(requeuedColumns(now))
+    .where(and(eq(jobs.tenantId, tenant), idIn(ids), inArray(jobs.status, [...from])))
     .returning();
+
+/**
+ * Requeues up to `limit` of a tenant's dead jobs (of one type, or all), newest first, in one statement
+ * that binds no id at all: the ids come from the jobs_dead index inside D1. Answers only what a message needs.
+ */
+export const requeueDeadStatement = (db: Db, tenant: string, type: string | undefined, limit: number, now: number) =>
+  db
+    .update(jobs)
+    .set(requeuedColumns(now))
+    .where(
+      and(
+        eq(jobs.tenantId, tenant),
+        eq(jobs.status, "dead"),
+        inArray(
+          jobs.id,
+          db
+            .select({ id: jobs.id })
+            .from(jobs)
+            .where(and(eq(jobs.tenantId, tenant), eq(jobs.status, "dead"), type ? eq(jobs.type, type) : undefined))
+            .orderBy(desc(jobs.id))
+            .limit(limit),
+        ),
+      ),
+    )
+    .returning({ tenantId: jobs.tenantId, id: jobs.id, runAt: jobs.runAt });
 
 export async function deleteFinishedJob(db: Db, tenant: string, id: string): Promise<boolean> {
   const deleted = await db
@@ -123,16 +157,6 @@ export async function deleteFinishedJob(db: Db, tenant: string, id: string): Pro
 
 export async function listDead(db: Db, tenant: string, filter: Omit<ListFilter, "status">) {
   return listJobs(db, tenant, { ...filter, status: "dead" });
-}
-
-export async function deadIds(db: Db, tenant: string, type: string | undefined, limit: number): Promise<string[]> {
-  const rows = await db
-    .select({ id: jobs.id })
-    .from(jobs)
-    .where(and(eq(jobs.tenantId, tenant), eq(jobs.status, "dead"), type ? eq(jobs.type, type) : undefined))
-    .orderBy(desc(jobs.id))
-    .limit(limit);
-  return rows.map((r) => r.id);
 }
 
 // ---- consumer ----
@@ -161,100 +185,7 @@ export async function loadJobs(db: Db, keys: { tenant: string; id: string }[]): 
   return results.flat();
 }
 
-/**
- * Claims a job for one attempt. It wins only from a runnable state or from a running claim whose
- * lease has lapsed (its consumer died), so two deliveries of one message never both run it.
- */
-/**
- * One attempt as the consumer runs it. A job is claimed in D1 (status `running`, with a lease) only
- * when its handler is still running after a short while: a job that finishes quickly goes from
- * queued straight to its outcome, one row write instead of two.
- */
-export type AttemptRef = { tenant: string; id: string; attempt: number; startedAt: number; claimed: boolean };
-
-/**
- * Claims a running attempt. It wins only from the state the consumer read (same attempt count) or from a
- * running claim whose lease has lapsed (its consumer died), so two deliveries never both hold the job.
- */
-export const claimStatement = (db: Db, ref: AttemptRef, now: number, leaseUntil: number) =>
-  db
-    .update(jobs)
-    .set({ status: "running", attempts: ref.attempt, startedAt: ref.startedAt, updatedAt: now, leaseUntil })
-    .where(
-      and(
-        byKey(ref.tenant, ref.id),
-        eq(jobs.attempts, ref.attempt - 1),
-        or(inArray(jobs.status, ["queued", "retrying"]), and(eq(jobs.status, "running"), lt(jobs.leaseUntil, now))),
-      ),
-    )
-    .returning({ id: jobs.id });
-
-/**
- * Outcome writes land only on the attempt they belong to: the claim it holds, or, unclaimed, the
- * state the consumer read. Anything else (a cancel, another delivery) wins and the outcome is dropped.
- */
-const ownAttempt = (ref: AttemptRef) =>
-  ref.claimed
-    ? and(byKey(ref.tenant, ref.id), eq(jobs.status, "running"), eq(jobs.attempts, ref.attempt))
-    : and(
-        byKey(ref.tenant, ref.id),
-        eq(jobs.attempts, ref.attempt - 1),
-        or(
-          inArray(jobs.status, ["queued", "retrying"]),
-          and(eq(jobs.status, "running"), lt(jobs.leaseUntil, ref.startedAt)),
-        ),
-      );
-
-const attemptColumns = (ref: AttemptRef, now: number) => ({
-  attempts: ref.attempt,
-  startedAt: ref.startedAt,
-  updatedAt: now,
-  leaseUntil: null,
-  outbox: 0,
-});
-
-export const succeedStatement = (db: Db, ref: AttemptRef, result: string, progress: number | null, now: number) =>
-  db
-    .update(jobs)
-    .set({ ...attemptColumns(ref, now), status: "succeeded", result, progress, finishedAt: now })
-    .where(ownAttempt(ref))
-    .returning({ id: jobs.id });
-
-export const retryStatement = (
-  db: Db,
-  ref: AttemptRef,
-  error: string,
-  attemptLog: string,
-  runAt: number,
-  progress: number | null,
-  now: number,
-) =>
-  db
-    .update(jobs)
-    .set({ ...attemptColumns(ref, now), status: "retrying", error, attemptLog, runAt, progress })
-    .where(ownAttempt(ref))
-    .returning({ id: jobs.id });
-
-export const deadStatement = (db: Db, ref: AttemptRef, error: string, attemptLog: string, now: number) =>
-  db
-    .update(jobs)
-    .set({ ...attemptColumns(ref, now), status: "dead", error, attemptLog, finishedAt: now })
-    .where(ownAttempt(ref))
-    .returning({ id: jobs.id });
-
-/** Dead without an attempt of this consumer's (unknown type, the platform's dead-letter queue): any open state. */
-export const deadLetterStatement = (
-  db: Db,
-  tenant: string,
-  id: string,
-  error: string,
-  attemptLog: string,
-  now: number,
-) =>
-  db
-    .update(jobs)
-    .set({ status: "dead", error, attemptLog, finishedAt: now, updatedAt: now, leaseUntil: null, outbox: 0 })
-    .where(and(byKey(tenant, id), inArray(jobs.status, ["queued", "running", "retrying", "scheduled"])));
+// The consumer's hot statements (claim, outcomes, dead letters) are prepared once in ./consumer-statements.ts.
 
 // ---- tick: the outbox rescue and delayed jobs ----
 

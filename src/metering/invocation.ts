@@ -1,6 +1,7 @@
 // Runs one Worker invocation on metered bindings and logs what it used, so any workload's bill can be
 // read off the logs (bench/ sums these lines): D1 rows, queue message outcomes, Durable Object requests.
 import { log, setLogLevel } from "../jobs/logger";
+import { withPlatformLimits } from "../limits";
 import { meterD1 } from "./d1";
 import { meterNamespace } from "./durable-objects";
 import type { QueueUsage } from "./queue";
@@ -12,11 +13,13 @@ export async function metered<T>(
   queueUsage?: QueueUsage,
 ): Promise<T> {
   setLogLevel(env.LOG_LEVEL);
-  const d1 = meterD1(env.DB);
-  const gates = meterNamespace(env.KEY_GATE);
+  // Innermost: the limits harness (off in production) sees every call the handler and the meters make.
+  const limited = withPlatformLimits(env);
+  const d1 = meterD1(limited.DB);
+  const gates = meterNamespace(limited.KEY_GATE);
   const started = Date.now();
   try {
-    return await run({ ...env, DB: d1.d1, KEY_GATE: gates.namespace });
+    return await run({ ...limited, DB: d1.d1, KEY_GATE: gates.namespace });
   } finally {
     log.info("invocation", {
       ...label,

@@ -24,6 +24,8 @@ export type DevServer = {
   crash(): Promise<void>;
   persistTo: string;
   port: number;
+  /** wrangler dev's DevTools inspector port (bench/ takes V8 CPU profiles through it). */
+  inspectorPort: number;
 };
 
 export type CallOptions = { token?: string; body?: unknown; headers?: Record<string, string> };
@@ -74,6 +76,7 @@ function withDevVars(config: string, vars: Record<string, string>, sessionDir: s
 export async function startDev(options: DevOptions = {}): Promise<DevServer> {
   const persistTo = options.restart?.persistTo ?? mkdtempSync(join(tmpdir(), "edge-jobs-e2e-"));
   const port = options.restart?.port ?? (await freePort());
+  const inspectorPort = await freePort();
   const adminToken = `e2e-admin-${port}`;
   const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", NO_COLOR: "1", ...options.env };
   for (const { binding, config } of options.migrate ?? [{ binding: "DB", config: "wrangler.toml" }]) {
@@ -82,7 +85,13 @@ export async function startDev(options: DevOptions = {}): Promise<DevServer> {
       env,
     });
   }
-  const vars = { ADMIN_TOKEN: adminToken, ALLOW_PRIVATE_TARGETS: "true", ...options.vars };
+  // The limits harness (src/limits): the Worker throws and logs on any production limit break; stop() fails on one.
+  const vars = {
+    ADMIN_TOKEN: adminToken,
+    ALLOW_PRIVATE_TARGETS: "true",
+    ENFORCE_PLATFORM_LIMITS: "standard",
+    ...options.vars,
+  };
   const [primary = "wrangler.toml", ...others] = options.config ?? [];
   const configs = [primary, ...others.map((config) => withDevVars(config, vars, persistTo))].flatMap((c) => ["-c", c]);
   const args = [
@@ -93,7 +102,7 @@ export async function startDev(options: DevOptions = {}): Promise<DevServer> {
     "--ip",
     "127.0.0.1",
     "--inspector-port",
-    String(await freePort()),
+    String(inspectorPort),
     "--persist-to",
     persistTo,
     "--test-scheduled",
@@ -123,6 +132,9 @@ export async function startDev(options: DevOptions = {}): Promise<DevServer> {
       if (child.exitCode === null) process.kill(-child.pid, "SIGKILL");
     }
     if (!options.restart) rmSync(persistTo, { recursive: true, force: true });
+    const broken = limitBreaks(output);
+    if (broken.length > 0)
+      throw new Error(`production limits broken in this wrangler dev run:\n- ${broken.join("\n- ")}`);
   };
 
   const deadline = Date.now() + 90_000;
@@ -183,7 +195,16 @@ export async function startDev(options: DevOptions = {}): Promise<DevServer> {
     },
     persistTo,
     port,
+    inspectorPort,
   };
+}
+
+/** The limit breaks the Worker logged (src/limits/violations.ts writes one line per break). */
+export function limitBreaks(output: string): string[] {
+  return output
+    .split("\n")
+    .filter((line) => line.includes('"msg":"platform limit broken"'))
+    .map((line) => /"error":"((?:[^"\\]|\\.)*)"/.exec(line)?.[1] ?? line);
 }
 
 /** Polls a job until it reaches one of `statuses`. */

@@ -1,14 +1,16 @@
 // /v1/dead: the dead-letter view and bulk replay.
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import { deadIds, listDead } from "../../db/jobs";
+import { listDead, requeueDeadStatement } from "../../db/jobs";
+import type { JobMessage } from "../../jobs/types";
+import { sendMessages } from "../../queue/producer";
 import type { AppEnv } from "../app-env";
 import { tenantOf } from "../auth";
 import { errorResponses, jsonBody, jsonContent } from "../openapi";
 import { DeadRetrySchema, JobPageSchema, ListDeadQuery } from "../schemas";
 import { page, requeueByHand } from "./jobs";
 
-/** One replay request moves at most this many jobs; call again for more. */
-const MAX_REPLAY = 100;
+/** A replay by type or of all dead jobs moves at most this many per call (one statement); call again for more. */
+const MAX_REPLAY = 1000;
 
 const listRoute = createRoute({
   method: "get",
@@ -23,7 +25,7 @@ const retryRoute = createRoute({
   method: "post",
   path: "/v1/dead/retry",
   tags: ["dead letters"],
-  summary: `Replay dead jobs (by ids, or by type, or all), at most ${MAX_REPLAY} per call`,
+  summary: `Replay dead jobs (by ids, at most 100; or by type, or all, at most ${MAX_REPLAY} per call)`,
   request: { body: jsonBody(DeadRetrySchema) },
   responses: {
     200: jsonContent(z.object({ retried: z.number().int() }), "How many were requeued"),
@@ -40,8 +42,11 @@ export function registerDeadRoutes(app: OpenAPIHono<AppEnv>) {
 
   app.openapi(retryRoute, async (c) => {
     const { ids, type } = c.req.valid("json");
-    const targets = ids ?? (await deadIds(c.var.db, tenantOf(c), type, MAX_REPLAY));
-    const rows = await requeueByHand(c, targets, ["dead"]);
+    if (ids) return c.json({ retried: (await requeueByHand(c, ids, ["dead"])).length }, 200);
+    // Rows first, then their messages (a failed send is re-sent by the tick: requeued rows are watched).
+    const now = Date.now();
+    const rows = await requeueDeadStatement(c.var.db, tenantOf(c), type, MAX_REPLAY, now);
+    await sendMessages(c.env.JOBS_QUEUE as Queue<JobMessage>, rows, now, c.var.log);
     return c.json({ retried: rows.length }, 200);
   });
 }

@@ -1,0 +1,30 @@
+// The limits harness: when the dev-only ENFORCE_PLATFORM_LIMITS var names a plan, one invocation's bindings
+// (D1, the jobs queue, the KeyGate namespace) throw on anything Cloudflare's production would refuse.
+import { invocationBudget } from "./budget";
+import { guardD1 } from "./d1-guard";
+import { guardNamespace } from "./namespace-guard";
+import { limitsFromVar } from "./platform-limits";
+import { guardBatch, guardQueue } from "./queue-guard";
+
+export { LIMITS, type LimitsPlan, limitsFromVar, type PlatformLimits } from "./platform-limits";
+export { PlatformLimitError, takeViolations } from "./violations";
+export { guardBatch, guardD1, guardNamespace, guardQueue, invocationBudget };
+
+/** The env of one invocation, guarded; unchanged when enforcement is off (production). */
+export function withPlatformLimits(env: Env): Env {
+  const limits = limitsFromVar(env.ENFORCE_PLATFORM_LIMITS);
+  if (!limits) return env;
+  const budget = invocationBudget(limits);
+  return {
+    ...env,
+    DB: guardD1(env.DB, budget),
+    JOBS_QUEUE: guardQueue(env.JOBS_QUEUE, budget),
+    KEY_GATE: guardNamespace(env.KEY_GATE, budget),
+  };
+}
+
+/** A delivered batch guarded the same way (retry delays), or unchanged when enforcement is off. */
+export function withBatchLimits<T>(batch: MessageBatch<T>, env: Env): MessageBatch<T> {
+  const limits = limitsFromVar(env.ENFORCE_PLATFORM_LIMITS);
+  return limits ? guardBatch(batch, limits) : batch;
+}
