@@ -100,11 +100,18 @@ export const schedules = sqliteTable(
   ],
 );
 
-/** Each tenant's webhook signing secret; the previous one stays valid through a rotation grace period. */
+/**
+ * Each tenant's webhook signing secrets; the previous ones stay valid through a rotation grace period.
+ * `secret` signs completion callbacks only; `httpSecret` signs `http` job requests only, so a tenant's
+ * http job can never produce a callback its receivers would accept. A row made before the split gets
+ * its `httpSecret` on first use.
+ */
 export const webhookSecrets = sqliteTable("webhook_secrets", {
   tenantId: text("tenant_id").primaryKey(),
   secret: text("secret").notNull(),
   previousSecret: text("previous_secret"),
+  httpSecret: text("http_secret"),
+  previousHttpSecret: text("previous_http_secret"),
   previousExpiresAt: integer("previous_expires_at"),
   rotatedAt: integer("rotated_at"),
   createdAt: integer("created_at").notNull(),
@@ -133,8 +140,26 @@ export const metricsMinute = sqliteTable(
   (t) => [primaryKey({ columns: [t.tenantId, t.minute, t.type] })],
 );
 
+/**
+ * Dashboard sign-ins: the cookie holds a random session id, stored here only as its SHA-256. A session
+ * ends at `expiresAt`, on sign-out (row deleted), or when its API key is revoked (rows deleted, and a
+ * session whose key is gone is refused anyway).
+ */
+export const dashboardSessions = sqliteTable(
+  "dashboard_sessions",
+  {
+    idHash: text("id_hash").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    keyId: text("key_id").notNull(),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+  },
+  (t) => [index("dashboard_sessions_key").on(t.keyId)],
+);
+
 export type JobRow = typeof jobs.$inferSelect;
 export type ScheduleRow = typeof schedules.$inferSelect;
 export type WebhookSecretRow = typeof webhookSecrets.$inferSelect;
 export type MetricsMinuteRow = typeof metricsMinute.$inferSelect;
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
+export type DashboardSessionRow = typeof dashboardSessions.$inferSelect;

@@ -4,7 +4,7 @@ import { openDb } from "../db/client";
 import { defineJob } from "../jobs/define-job";
 import { NonRetryableError, RetryAfterError, TimeoutError } from "../jobs/errors";
 import { classifyResponse } from "../webhooks/response-policy";
-import { tenantSigningSecrets } from "../webhooks/secret-store";
+import { httpJobSigningSecrets } from "../webhooks/secret-store";
 import { webhookHeaders } from "../webhooks/signing";
 import { checkTarget } from "../webhooks/target-guard";
 
@@ -67,7 +67,8 @@ export const httpJob = defineJob({
       headers.set("content-type", "application/json");
     }
     const now = Date.now();
-    const secrets = await tenantSigningSecrets(openDb(ctx.env.DB), ctx.tenant, now);
+    // The http job secret, never the callback one: this body is the tenant's, so it must not pass as a callback.
+    const secrets = await httpJobSigningSecrets(openDb(ctx.env.DB), ctx.tenant, now);
     // The job id is the webhook-id: every retry of this job is the same message to the receiver.
     const signed = await webhookHeaders(secrets, ctx.jobId, Math.floor(now / 1000), body ?? "");
     for (const [name, value] of Object.entries(signed)) headers.set(name, value);

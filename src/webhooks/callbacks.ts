@@ -16,7 +16,7 @@ import {
   pendingState,
 } from "./callback-state";
 import { parseRetryAfter } from "./response-policy";
-import { signingSecretsByTenant } from "./secret-store";
+import { callbackSigningSecretsByTenant } from "./secret-store";
 import { webhookHeaders } from "./signing";
 import { checkTarget } from "./target-guard";
 
@@ -120,7 +120,7 @@ async function deliver(messages: readonly Message<unknown>[], env: Env, deps: De
   }
 
   const now = deps.now();
-  const secrets = await signingSecretsByTenant(db, [...new Set(due.map((d) => d.row.tenantId))], now);
+  const secrets = await callbackSigningSecretsByTenant(db, [...new Set(due.map((d) => d.row.tenantId))], now);
   const allowPrivate = env.ALLOW_PRIVATE_TARGETS === "true";
   const attempted = await Promise.all(
     due.map(async (d) => {

@@ -95,6 +95,9 @@ export type VerifyOptions = {
 /**
  * Checks a received webhook: its headers, its timestamp against the replay window, and that one of
  * its `v1` signatures was made with `secret` (or any of several secrets) over exactly `body`.
+ * Which secret: a completion callback verifies with the tenant's `secret` (GET /v1/webhook-secret), an
+ * `http` job's request with its `httpJobSecret`; neither verifies with the other, so a callback receiver
+ * holding only `secret` never accepts a body an `http` job sent.
  * Answers the body, JSON-parsed when it is JSON (null when empty); throws WebhookVerificationError otherwise.
  */
 export async function verifyWebhook<T = unknown>(

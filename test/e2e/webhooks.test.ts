@@ -17,7 +17,13 @@ type Job = {
   flow: { key: string } | null;
   callback: { status: string; event: string; webhookId: string; attempts: number; lastStatus: number | null } | null;
 };
-type Secret = { secret: string; previousSecret: string | null; rotatedAt: string | null };
+type Secret = {
+  secret: string;
+  previousSecret: string | null;
+  rotatedAt: string | null;
+  httpJobSecret: string;
+  previousHttpJobSecret: string | null;
+};
 type CallbackBody = { type: string; timestamp: string; data: Job };
 type Answer = (res: ServerResponse) => void;
 
@@ -34,7 +40,10 @@ describe("webhooks over a real wrangler dev", () => {
   let dev: DevServer;
   let target: Awaited<ReturnType<typeof startLocalServer>>;
   let key: string;
+  /** Verifies callbacks. */
   let secret: string;
+  /** Verifies http job requests. */
+  let httpSecret: string;
   /** Per path, the answers to give in order; the last one repeats. */
   const plans = new Map<string, Answer[]>();
   const plan = (path: string, ...answers: Answer[]) => {
@@ -81,6 +90,7 @@ describe("webhooks over a real wrangler dev", () => {
     const res = await dev.call<Secret>("GET", "/v1/webhook-secret", { token: key });
     expect(res.status).toBe(200);
     secret = res.body.secret;
+    httpSecret = res.body.httpJobSecret;
   });
 
   afterAll(async () => {
@@ -105,10 +115,12 @@ describe("webhooks over a real wrangler dev", () => {
     expect(request?.headers["content-type"]).toBe("application/json");
     expect(request?.headers["webhook-id"]).toBe(job.id);
     const headers = request?.headers as Record<string, string>;
-    expect(new Webhook(secret).verify(request?.body ?? "", headers)).toEqual({ hello: "world" });
-    expect(await verifyWebhook(secret, headers, request?.body ?? "")).toEqual({ hello: "world" });
-    const forged = { ...headers, "webhook-signature": new Webhook(secret).sign("other-id", new Date(), "x") };
-    await expect(verifyWebhook(secret, forged, request?.body ?? "")).rejects.toThrow();
+    expect(new Webhook(httpSecret).verify(request?.body ?? "", headers)).toEqual({ hello: "world" });
+    expect(await verifyWebhook(httpSecret, headers, request?.body ?? "")).toEqual({ hello: "world" });
+    const forged = { ...headers, "webhook-signature": new Webhook(httpSecret).sign("other-id", new Date(), "x") };
+    await expect(verifyWebhook(httpSecret, forged, request?.body ?? "")).rejects.toThrow();
+    // The callback secret never verifies an http job's request: a job cannot pose as a callback.
+    await expect(verifyWebhook(secret, headers, request?.body ?? "")).rejects.toThrow("no matching signature");
   });
 
   it("retries a 500 and succeeds on the 200 that follows", async () => {
@@ -210,6 +222,7 @@ describe("webhooks over a real wrangler dev", () => {
     const rotated = await dev.call<Secret>("POST", "/v1/webhook-secret/rotate", { token: key });
     expect(rotated.status).toBe(200);
     expect(rotated.body.previousSecret).toBe(secret);
+    expect(rotated.body.previousHttpJobSecret).toBe(httpSecret);
     const callbackUrl = plan("/cb-rotated", reply(200));
     const job = await enqueue({ type: "http", payload: { url: plan("/work-rotated", reply(200)) }, callbackUrl });
     const [delivery] = await waitForRequests("/cb-rotated", 1);
@@ -222,10 +235,14 @@ describe("webhooks over a real wrangler dev", () => {
     const [work] = requestsTo("/work-rotated");
     const workHeaders = work?.headers as Record<string, string>;
     expect(workHeaders["webhook-signature"]?.split(" ")).toHaveLength(2);
-    for (const s of [secret, rotated.body.secret]) {
+    for (const s of [httpSecret, rotated.body.httpJobSecret]) {
       expect(() => new Webhook(s).verify(work?.body ?? "", workHeaders)).not.toThrow();
     }
+    for (const s of [secret, rotated.body.secret]) {
+      expect(() => new Webhook(s).verify(work?.body ?? "", workHeaders)).toThrow();
+    }
     secret = rotated.body.secret;
+    httpSecret = rotated.body.httpJobSecret;
   });
 });
 

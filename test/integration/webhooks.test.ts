@@ -12,7 +12,13 @@ import { REFUSED_TARGETS } from "../fixtures/refused-targets";
 import { testJobs } from "../fixtures/test-jobs";
 import worker from "../fixtures/worker";
 
-type Secret = { secret: string; previousSecret: string | null; rotatedAt: string | null };
+type Secret = {
+  secret: string;
+  previousSecret: string | null;
+  rotatedAt: string | null;
+  httpJobSecret: string;
+  previousHttpJobSecret: string | null;
+};
 type ErrorBody = { error: { code: string; message: string; issues?: { path: string; message: string }[] } };
 
 /** The same Worker with ALLOW_PRIVATE_TARGETS off, as in production (vitest.config turns it on). */
@@ -41,6 +47,8 @@ describe("GET and rotate /v1/webhook-secret", () => {
       secret: expect.stringMatching(/^whsec_[A-Za-z0-9+/]{43}=$/),
       previousSecret: null,
       rotatedAt: null,
+      httpJobSecret: expect.stringMatching(/^whsec_[A-Za-z0-9+/]{43}=$/),
+      previousHttpJobSecret: null,
     });
     const again = await call<Secret>("GET", "/v1/webhook-secret", { token: key });
     expect(again.body).toEqual(first.body);

@@ -1,12 +1,23 @@
 // Standard Webhooks signing: our signer and verifier against the reference `standardwebhooks` library, both ways.
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
-import { formatSecret, signingSecrets } from "../../src/webhooks/secrets";
+import { formatSecret, secretView, signingSecrets } from "../../src/webhooks/secrets";
 import { signWebhook, verifyWebhook, WebhookVerificationError, webhookHeaders } from "../../src/webhooks/signing";
 
 const bytes = (seed: number) => Uint8Array.from({ length: 32 }, (_, i) => (seed * 31 + i * 7) % 256);
 const SECRET = formatSecret(bytes(1));
 const OTHER = formatSecret(bytes(2));
+const HTTP_OLD = formatSecret(bytes(3));
+const HTTP_NEW = formatSecret(bytes(4));
+/** A record just rotated at `at`: OTHER/HTTP_NEW are current, SECRET/HTTP_OLD previous. */
+const rotated = (at: number) => ({
+  secret: OTHER,
+  previousSecret: SECRET,
+  httpSecret: HTTP_NEW,
+  previousHttpSecret: HTTP_OLD,
+  previousExpiresAt: at + 60_000,
+  rotatedAt: at,
+});
 const BODY = JSON.stringify({ type: "job.succeeded", timestamp: "2026-01-01T00:00:00.000Z", data: { id: "job_1" } });
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
@@ -31,11 +42,10 @@ describe("signing interoperates with the standardwebhooks library", () => {
 
   it("signs with both secrets during a rotation, and either one verifies", async () => {
     const now = Date.now();
-    const secrets = signingSecrets(
-      { secret: OTHER, previousSecret: SECRET, previousExpiresAt: now + 60_000, rotatedAt: now },
-      now,
-    );
+    const record = { ...rotated(now), previousExpiresAt: now + 60_000 };
+    const secrets = signingSecrets(record, now, "callback");
     expect(secrets).toEqual([OTHER, SECRET]);
+    expect(signingSecrets(record, now, "http")).toEqual([HTTP_NEW, HTTP_OLD]);
     const headers = await webhookHeaders(secrets, "msg_3", nowSeconds(), BODY);
     expect(headers["webhook-signature"].split(" ")).toHaveLength(2);
     expect(new Webhook(SECRET).verify(BODY, headers)).toBeTruthy();
@@ -44,10 +54,38 @@ describe("signing interoperates with the standardwebhooks library", () => {
     expect(await verifyWebhook(OTHER, new Headers(headers), BODY)).toBeTruthy();
   });
 
-  it("drops the previous secret once its grace period is over", () => {
+  it("drops the previous secrets once their grace period is over", () => {
     const now = Date.now();
-    const record = { secret: OTHER, previousSecret: SECRET, previousExpiresAt: now, rotatedAt: now - 1 };
-    expect(signingSecrets(record, now)).toEqual([OTHER]);
+    const record = { ...rotated(now - 1), previousExpiresAt: now };
+    expect(signingSecrets(record, now, "callback")).toEqual([OTHER]);
+    expect(signingSecrets(record, now, "http")).toEqual([HTTP_NEW]);
+  });
+});
+
+describe("callbacks and http jobs are signed with different secrets", () => {
+  it("no secret of one purpose signs for the other, during a rotation too", () => {
+    const now = Date.now();
+    const record = { ...rotated(now), previousExpiresAt: now + 60_000 };
+    const callback = signingSecrets(record, now, "callback");
+    const http = signingSecrets(record, now, "http");
+    expect(callback.some((s) => http.includes(s))).toBe(false);
+  });
+
+  it("a request signed with the http job secret does not verify as a callback", async () => {
+    const forged = await webhookHeaders([HTTP_NEW], "job_1", nowSeconds(), BODY);
+    await expect(verifyWebhook([OTHER, SECRET], forged, BODY)).rejects.toThrow("no matching signature");
+    expect(await verifyWebhook(HTTP_NEW, forged, BODY)).toEqual(JSON.parse(BODY));
+  });
+
+  it("the secret view names each purpose's secrets", () => {
+    const now = Date.now();
+    expect(secretView({ ...rotated(now), previousExpiresAt: now + 60_000 }, now)).toEqual({
+      secret: OTHER,
+      previousSecret: SECRET,
+      rotatedAt: new Date(now).toISOString(),
+      httpJobSecret: HTTP_NEW,
+      previousHttpJobSecret: HTTP_OLD,
+    });
   });
 });
 

@@ -1,4 +1,4 @@
-// /v1/webhook-secret: the tenant's signing secret for callbacks and http jobs, and its rotation.
+// /v1/webhook-secret: the tenant's signing secrets (one for callbacks, one for http jobs), and their rotation.
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { rotateTenantSecret, tenantSecret } from "../../webhooks/secret-store";
 import { ROTATION_GRACE_MS, secretView } from "../../webhooks/secrets";
@@ -10,12 +10,27 @@ const GRACE_HOURS = ROTATION_GRACE_MS / 3_600_000;
 
 export const WebhookSecretSchema = z
   .object({
-    secret: z.string().openapi({ example: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" }),
+    secret: z.string().openapi({
+      description: "verifies completion and batch callbacks; never signs an http job's request",
+      example: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    }),
     previousSecret: z
       .string()
       .nullable()
-      .openapi({ description: `the secret before the last rotation, while it still signs (${GRACE_HOURS} h)` }),
+      .openapi({
+        description: `the callback secret before the last rotation, while it still signs (${GRACE_HOURS} h)`,
+      }),
     rotatedAt: z.string().nullable(),
+    httpJobSecret: z.string().openapi({
+      description: "verifies the requests of `http` jobs; never signs a callback",
+      example: "whsec_3vN0c2Zq1mB8sVhJtX6yKpRwLdE4aGfU",
+    }),
+    previousHttpJobSecret: z
+      .string()
+      .nullable()
+      .openapi({
+        description: `the http job secret before the last rotation, while it still signs (${GRACE_HOURS} h)`,
+      }),
   })
   .openapi("WebhookSecret");
 
@@ -23,7 +38,7 @@ const getRoute = createRoute({
   method: "get",
   path: "/v1/webhook-secret",
   tags: ["webhooks"],
-  summary: "The tenant's webhook signing secret (created on first use)",
+  summary: "The tenant's webhook signing secrets: callbacks and http jobs (created on first use)",
   responses: { 200: jsonContent(WebhookSecretSchema, "The secret"), ...errorResponses(401, 403) },
 });
 
@@ -31,9 +46,9 @@ const rotateRoute = createRoute({
   method: "post",
   path: "/v1/webhook-secret/rotate",
   tags: ["webhooks"],
-  summary: `Replace the signing secret; the old one keeps signing beside it for ${GRACE_HOURS} h`,
+  summary: `Replace both signing secrets; the old ones keep signing beside them for ${GRACE_HOURS} h`,
   responses: {
-    200: jsonContent(WebhookSecretSchema, "The new secret and the previous one"),
+    200: jsonContent(WebhookSecretSchema, "The new secrets and the previous ones"),
     ...errorResponses(401, 403),
   },
 });
