@@ -129,7 +129,7 @@ export function registerActions(dash: Hono<DashboardEnv>, appFetch: AppFetch) {
 
   dash.post("/logout", (c) =>
     guarded(c, async () => {
-      endSession(c);
+      await endSession(c);
       return { flash: { kind: "ok", text: "signed out" }, to: "/dashboard/login" };
     }),
   );

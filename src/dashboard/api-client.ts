@@ -1,5 +1,6 @@
-// The dashboard is a client of the public HTTP API: it calls the app in-process with the signed-in key, so every rule applies once.
+// The dashboard is a client of the public HTTP API: it calls the app in-process as the signed-in tenant, so every rule applies once.
 import type { Context, ExecutionContext as HonoExecutionContext } from "hono";
+import { actingAs } from "../http/in-process-principal";
 import type { DashboardEnv } from "./session";
 
 export type ApiError = { code: string; message: string };
@@ -18,16 +19,20 @@ function executionContext(c: Context): HonoExecutionContext | undefined {
 export function apiFor(c: Context<DashboardEnv>, appFetch: AppFetch): Api {
   return async <T>(method: string, path: string, body?: unknown): Promise<ApiReply<T>> => {
     const headers: Record<string, string> = {
-      authorization: `Bearer ${c.var.session.key}`,
       // The app's request-id middleware takes a cf-ray header as the id: the inner request logs under the page's id.
       "cf-ray": c.var.requestId,
     };
     if (body !== undefined) headers["content-type"] = "application/json";
-    const request = new Request(new URL(path, c.req.url), {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    // No key travels: the session holds none. The request is vouched for in memory as the session's tenant.
+    const { tenant, keyId } = c.var.session;
+    const request = actingAs(
+      new Request(new URL(path, c.req.url), {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      }),
+      { role: "tenant", tenant, keyId },
+    );
     const response = await appFetch(request, c.env, executionContext(c));
     const text = await response.text();
     const parsed: unknown = text ? JSON.parse(text) : null;

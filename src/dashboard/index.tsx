@@ -82,7 +82,7 @@ export function registerDashboard(app: OpenAPIHono<AppEnv>) {
       c.var.log.warn("dashboard sign-in refused");
       return c.html(<LoginPage error="That is not a tenant API key." />, 401);
     }
-    startSession(c, key);
+    await startSession(c, owner);
     c.var.log.info("dashboard sign-in", { tenant: owner.tenant, keyId: owner.keyId });
     return c.redirect("/dashboard", 303);
   });

@@ -1,7 +1,8 @@
-// Dashboard sign-in: the API key lives in a Secure, HttpOnly, SameSite=Strict cookie; every form carries a per-session CSRF token.
+// Dashboard sign-in: a random session id (stored hashed in D1, with an expiry) in a Secure, HttpOnly, SameSite=Strict cookie; every form carries a per-session CSRF token.
 import type { Context, MiddlewareHandler } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { findKeyByHash } from "../db/api-keys";
+import { deleteSession, findLiveSession, insertSession } from "../db/sessions";
 import type { AppEnv } from "../http/app-env";
 import { sha256Hex } from "../http/auth";
 
@@ -9,10 +10,12 @@ export const SESSION_COOKIE = "edge_jobs_session";
 const FLASH_COOKIE = "edge_jobs_flash";
 /** The cookie only travels to dashboard pages, never to /v1 (where a key must come as a header). */
 const COOKIE_PATH = "/dashboard";
-const SESSION_SECONDS = 8 * 3600;
+export const SESSION_SECONDS = 8 * 3600;
 const KEY = /^[\x21-\x7e]{1,512}$/;
+/** 32 random bytes, base64url: what the cookie holds. Only its SHA-256 is stored. */
+const SESSION_ID = /^[A-Za-z0-9_-]{43}$/;
 
-export type Session = { tenant: string; keyId: string; key: string; csrf: string };
+export type Session = { tenant: string; keyId: string; csrf: string };
 
 export type DashboardEnv = AppEnv & { Variables: AppEnv["Variables"] & { session: Session } };
 
@@ -23,8 +26,18 @@ const cookieOptions = {
   sameSite: "Strict",
 } as const;
 
-/** The CSRF token is bound to this sign-in (its nonce) and to the key, so it is useless in another session. */
-const csrfFor = (nonce: string, key: string) => sha256Hex(`csrf:${nonce}:${key}`);
+/** The stored form of a session id: a leaked table row cannot be replayed as a cookie. */
+const sessionHash = (id: string) => sha256Hex(`session:${id}`);
+/** The CSRF token is bound to this session, so it is useless in another one. */
+const csrfFor = (id: string) => sha256Hex(`csrf:${id}`);
+
+function newSessionId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  return btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
+}
 
 /** Answers the tenant of a valid tenant key (the admin token has no tenant, so it cannot sign in here). */
 export async function tenantKey<E extends AppEnv>(
@@ -36,25 +49,37 @@ export async function tenantKey<E extends AppEnv>(
   return row ? { tenant: row.tenantId, keyId: row.id } : null;
 }
 
-export function startSession<E extends AppEnv>(c: Context<E>, key: string) {
-  const nonce = [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, "0")).join("");
-  setCookie(c, SESSION_COOKIE, `${nonce}.${key}`, { ...cookieOptions, maxAge: SESSION_SECONDS });
+/** A new session for the key's owner: one row in D1, its id in the cookie. The key itself is not kept anywhere. */
+export async function startSession<E extends AppEnv>(
+  c: Context<E>,
+  owner: { tenant: string; keyId: string },
+  now = Date.now(),
+) {
+  const id = newSessionId();
+  await insertSession(c.var.db, {
+    idHash: await sessionHash(id),
+    tenantId: owner.tenant,
+    keyId: owner.keyId,
+    createdAt: now,
+    expiresAt: now + SESSION_SECONDS * 1000,
+  });
+  setCookie(c, SESSION_COOKIE, id, { ...cookieOptions, maxAge: SESSION_SECONDS });
 }
 
-export function endSession<E extends AppEnv>(c: Context<E>) {
+/** Signs out: the session's row goes (so a copied cookie stops working too), then the cookie. */
+export async function endSession<E extends AppEnv>(c: Context<E>) {
+  const id = getCookie(c, SESSION_COOKIE);
+  if (id && SESSION_ID.test(id)) await deleteSession(c.var.db, await sessionHash(id));
   deleteCookie(c, SESSION_COOKIE, cookieOptions);
 }
 
-/** Reads the session cookie; answers null when it is missing, malformed, or its key no longer exists. */
-export async function readSession<E extends AppEnv>(c: Context<E>): Promise<Session | null> {
-  const value = getCookie(c, SESSION_COOKIE);
-  const dot = value?.indexOf(".") ?? -1;
-  if (!value || dot !== 32) return null;
-  const nonce = value.slice(0, dot);
-  const key = value.slice(dot + 1);
-  const owner = await tenantKey(c, key);
-  if (!owner) return null;
-  return { ...owner, key, csrf: await csrfFor(nonce, key) };
+/** Reads the session cookie; answers null when it is missing, malformed, expired, signed out, or its key was revoked. */
+export async function readSession<E extends AppEnv>(c: Context<E>, now = Date.now()): Promise<Session | null> {
+  const id = getCookie(c, SESSION_COOKIE);
+  if (!id || !SESSION_ID.test(id)) return null;
+  const live = await findLiveSession(c.var.db, await sessionHash(id), now);
+  if (!live) return null;
+  return { tenant: live.tenantId, keyId: live.keyId, csrf: await csrfFor(id) };
 }
 
 /** Pages and actions need a session; without one the browser goes to the sign-in page. */

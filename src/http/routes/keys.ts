@@ -2,6 +2,7 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { deleteKey, insertKey, listKeys } from "../../db/api-keys";
 import type { ApiKeyRow } from "../../db/schema";
+import { deleteSessionsOfKey } from "../../db/sessions";
 import { newId } from "../../jobs/ids";
 import type { AppEnv } from "../app-env";
 import { requireAdmin, sha256Hex } from "../auth";
@@ -77,6 +78,8 @@ export function registerKeyRoutes(app: OpenAPIHono<AppEnv>) {
     const { id } = c.req.valid("param");
     if (!(await deleteKey(c.var.db, id))) throw notFound("key");
     forgetKey(id);
+    // Its dashboard sign-ins end with it (they are refused anyway once the key is gone; this drops the rows).
+    await deleteSessionsOfKey(c.var.db, id);
     c.var.log.info("api key revoked", { keyId: id });
     return c.body(null, 204);
   });
