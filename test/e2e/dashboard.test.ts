@@ -74,7 +74,7 @@ describe("dashboard in headless Chromium", () => {
     await target?.close();
   });
 
-  it("signs in with an API key kept in a Secure, HttpOnly, SameSite=Strict cookie", async () => {
+  it("signs in with an API key; a Secure, HttpOnly, SameSite=Strict cookie holds a session id, not the key", async () => {
     await page.goto(`${dev.url}/dashboard`);
     expect(new URL(page.url()).pathname).toBe("/dashboard/login");
 
@@ -94,6 +94,8 @@ describe("dashboard in headless Chromium", () => {
     const cookies = await context.cookies();
     const session = cookies.find((c) => c.name === "edge_jobs_session");
     expect(session).toMatchObject({ secure: true, httpOnly: true, sameSite: "Strict", path: "/dashboard" });
+    expect(session?.value).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(session?.value).not.toContain(key.slice(3));
     // The key never reaches the page's own script.
     expect(await page.evaluate<string>("document.cookie")).not.toContain("edge_jobs_session");
   });
@@ -269,12 +271,20 @@ describe("dashboard in headless Chromium", () => {
     expect(pageProblems).toEqual([]);
   });
 
-  it("signs out", async () => {
+  it("signs out, and the signed-out cookie replayed by hand opens nothing", async () => {
     await page.setViewportSize({ width: 1280, height: 900 });
     await page.goto(`${dev.url}/dashboard`);
+    const session = (await context.cookies()).find((c) => c.name === "edge_jobs_session");
+    expect(session?.value).toBeTruthy();
     await page.click('header button:has-text("Sign out")');
     await page.waitForURL(`${dev.url}/dashboard/login`);
     await page.goto(`${dev.url}/dashboard/dead`);
     expect(new URL(page.url()).pathname).toBe("/dashboard/login");
+    const replay = await fetch(`${dev.url}/dashboard/dead`, {
+      headers: { cookie: `edge_jobs_session=${session?.value}` },
+      redirect: "manual",
+    });
+    expect(replay.status).toBe(303);
+    expect(replay.headers.get("location")).toBe("/dashboard/login");
   });
 });
