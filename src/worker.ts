@@ -1,10 +1,10 @@
 // Composes the Worker's handlers from a list of job types, so a test or a user's entry can add its own.
+import { consumeJobs } from "./engine/consumer";
+import { consumeDeadLetters } from "./engine/dlq-consumer";
 import { createApp } from "./http/app";
 import { createRegistry, type JobDefinition } from "./jobs/define-job";
 import { metered } from "./metering/invocation";
 import { meterBatch } from "./metering/queue";
-import { consumeJobs } from "./queue/consumer";
-import { consumeDeadLetters } from "./queue/dlq-consumer";
 import { declaredScheduleSync } from "./scheduler/declared-schedules";
 import { checkDeclaredSchedules, type DeclaredSchedule } from "./scheduler/define-schedule";
 import { tick } from "./scheduler/tick";

@@ -11,7 +11,7 @@ export type StartWindow = [number, number][];
 
 export type FlowState = {
   window: StartWindow;
-  /** Job id → when its slot lapses if nobody releases it (the job's timeout plus slack). */
+  /** Lease id (one per delivery) → when its slot lapses if nobody releases it (the job's timeout plus slack). */
   leases: Map<string, number>;
   /** Jobs deferred earlier and not started yet → when they were told to come back. They keep their place in line. */
   waiting: Map<string, number>;
@@ -21,11 +21,16 @@ export type FlowState = {
   returnLagMs: number;
 };
 
-export type AskingJob = { id: string; leaseMs: number };
+/**
+ * `leaseId` names one delivery of the job (default: the job id). Two deliveries of one job are two
+ * asks for a slot, so a duplicate delivery can never run beside the first in the same slot.
+ */
+export type AskingJob = { id: string; leaseId?: string; leaseMs: number };
+export const leaseIdOf = (job: AskingJob) => job.leaseId ?? job.id;
 
 export type FlowDecision = {
   /** `startAt`: now without a rate; with one, the lead or the instant its token comes back (up to `inlineWaitMs` ahead). */
-  admitted: { id: string; startAt: number; leaseUntil: number }[];
+  admitted: { id: string; leaseId: string; startAt: number; leaseUntil: number }[];
   /** Whole seconds, as a queue message's delay. */
   deferred: { id: string; delaySeconds: number }[];
   /** The window after this decision, pruned and with the admitted starts added. */
@@ -110,8 +115,9 @@ export function decide(
   const tokens = limits.rate ? tokenTimes(window, limits.rate.limit, holdMs, now) : [];
   const leases = liveLeases(state.leases, now);
   const asking = new Set(jobs.map((j) => j.id));
-  // A job that asks again while holding a live lease (a redelivery) reuses its own slot.
-  const othersRunning = [...leases.keys()].filter((id) => !asking.has(id)).length;
+  // A delivery that asks again while holding a live lease (the same message redelivered) reuses its own slot.
+  const askingLeases = new Set(jobs.map(leaseIdOf));
+  const othersRunning = [...leases.keys()].filter((id) => !askingLeases.has(id)).length;
   let slotsFree = limits.concurrency == null ? Number.POSITIVE_INFINITY : limits.concurrency - othersRunning;
 
   // Returning jobs in the order they were told to come back, then new ones in the order given.
@@ -125,7 +131,7 @@ export function decide(
     const tokenAt = limits.rate ? (tokens[0] ?? now) : now;
     const startAt = limits.rate ? Math.max(now + START_LEAD_MS, tokenAt) : now;
     if (slotsFree > 0 && tokenAt - now <= inlineWait) {
-      admitted.push({ id: job.id, startAt, leaseUntil: startAt + job.leaseMs });
+      admitted.push({ id: job.id, leaseId: leaseIdOf(job), startAt, leaseUntil: startAt + job.leaseMs });
       slotsFree--;
       if (limits.rate) {
         tokens.shift();

@@ -155,11 +155,12 @@ export class KeyGate extends DurableObject<Env> {
     );
 
     if (limits.rate && decision.admitted.length > 0) this.saveWindow(window, decision.window);
-    for (const { id, startAt, leaseUntil } of decision.admitted) {
+    for (const { id, leaseId, startAt, leaseUntil } of decision.admitted) {
       if (limits.concurrency != null) {
+        // flow_leases.job_id holds the lease id: one per delivery, so duplicates never share a slot.
         this.sql.exec(
           "INSERT OR REPLACE INTO flow_leases (job_id, until, started) VALUES (?, ?, ?)",
-          id,
+          leaseId,
           leaseUntil,
           startAt,
         );
@@ -177,12 +178,12 @@ export class KeyGate extends DurableObject<Env> {
     };
   }
 
-  /** Gives back the slots of jobs whose outcome is written. One call per key per consumer batch. */
-  async release(jobIds: string[]): Promise<void> {
-    if (!this.hasFlowSchema() || jobIds.length === 0) return;
+  /** Gives back the slots (by lease id) of deliveries whose outcome is written. One call per key per consumer wave. */
+  async release(leaseIds: string[]): Promise<void> {
+    if (!this.hasFlowSchema() || leaseIds.length === 0) return;
     const now = Date.now();
     const held: number[] = [];
-    for (const id of jobIds) {
+    for (const id of leaseIds) {
       const row = this.sql
         .exec<{ started: number }>("DELETE FROM flow_leases WHERE job_id = ? RETURNING started", id)
         .toArray()[0];

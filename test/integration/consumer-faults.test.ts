@@ -1,10 +1,11 @@
 import { createExecutionContext, createMessageBatch, createScheduledController, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { consumeJobs } from "../../src/engine/consumer";
 import { createRegistry } from "../../src/jobs/define-job";
-import { consumeJobs } from "../../src/queue/consumer";
 import { tasks } from "../../src/tasks";
 import { call, enqueue, newTenant, waitForStatus } from "../fixtures/api";
+import { capturingQueue, failingStage } from "../fixtures/engine-doubles";
 import { testJobs } from "../fixtures/test-jobs";
 import worker from "../fixtures/worker";
 
@@ -24,23 +25,6 @@ const failingQueue = {
     throw new Error("queue unavailable");
   },
 } as unknown as Queue;
-
-/** The real D1, except that the Nth batch() call fails once (a crash between claim and outcome write). */
-function d1FailingBatch(failOn: number): D1Database {
-  let calls = 0;
-  return new Proxy(env.DB, {
-    get(target, prop) {
-      if (prop === "batch")
-        return (statements: D1PreparedStatement[]) => {
-          calls++;
-          if (calls === failOn) return Promise.reject(new Error("D1 unavailable"));
-          return target.batch(statements);
-        };
-      const value = Reflect.get(target, prop, target);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-}
 
 describe("the consumer under faults", () => {
   it("acks a redelivered message for a finished job without running it again", async () => {
@@ -81,12 +65,14 @@ describe("the consumer under faults", () => {
     expect(ran.attempts).toBe(1);
   });
 
-  it("recovers a fast job whose outcome write failed: it was never claimed, so the redelivery runs it at once", async () => {
+  it("recovers a fast job whose outcome write failed: not acked, and the redelivery claims it before running it", async () => {
     const { key, tenant } = await newTenant();
     const job = await enqueue(key, { type: "test-echo", delaySeconds: 3600 });
-    // Batches: 1 = load rows, 2 = outcomes (fails). A job that finishes within a second is never claimed.
+    // The wave that records the outcome fails. A job that finishes within a second was never claimed.
+    const { d1, state } = failingStage("outcome", 1);
     const batch = batchOf("jobs", [{ tenant, id: job.id }]);
-    await consumeJobs(batch, { ...env, DB: d1FailingBatch(2) }, registry);
+    await consumeJobs(batch, { ...env, DB: d1 }, registry);
+    expect(state.failed).toBe(1);
     const result = await getQueueResult(batch, createExecutionContext());
     expect(result.explicitAcks).toEqual([]);
     expect(result.retryMessages).toEqual([{ msgId: "msg-0" }]);
@@ -107,24 +93,29 @@ describe("the consumer under faults", () => {
       delaySeconds: 3600,
       timeoutSeconds: 5,
     });
-    // Batches: 1 = load rows, 2 = the claim written while the handler still runs, 3 = outcomes (fails).
+    // The claim (written while the handler still runs) lands; the wave with the outcome fails.
+    const { d1, state } = failingStage("outcome", 1);
     const batch = batchOf("jobs", [{ tenant, id: job.id }]);
-    await consumeJobs(batch, { ...env, DB: d1FailingBatch(3) }, registry);
+    await consumeJobs(batch, { ...env, DB: d1 }, registry);
+    expect(state.failed).toBe(1);
     const result = await getQueueResult(batch, createExecutionContext());
     expect(result.explicitAcks).toEqual([]);
     expect(result.retryMessages).toEqual([{ msgId: "msg-0" }]);
     const stuck = await waitForStatus(key, job.id, ["running"]);
     expect(stuck.attempts).toBe(1);
 
-    // Redelivered while the claim's lease holds: it waits instead of running twice.
+    // Redelivered while the claim's lease holds: it waits (acked and sent again for when the lease lapses) instead of running twice.
+    const { queue, sent } = capturingQueue();
     const early = batchOf("jobs", [{ tenant, id: job.id }], 2);
-    await consumeJobs(early, env, registry);
+    await consumeJobs(early, { ...env, JOBS_QUEUE: queue }, registry);
     const earlyResult = await getQueueResult(early, createExecutionContext());
-    expect(earlyResult.retryMessages).toEqual([{ msgId: "msg-0" }]);
+    expect(earlyResult).toMatchObject({ explicitAcks: ["msg-0"], retryMessages: [] });
+    expect(sent).toEqual([{ body: { tenant, id: job.id }, delaySeconds: expect.any(Number) }]);
+    expect(sent[0]?.delaySeconds).toBeGreaterThan(15);
     expect((await waitForStatus(key, job.id, ["running"])).attempts).toBe(1);
 
-    // Redelivered after the lease lapsed (timeout 5 s + 15 s slack): the job is taken over and finishes.
-    const late = batchOf("jobs", [{ tenant, id: job.id }], 3);
+    // That message after the lease lapsed (timeout 5 s + 15 s slack): the job is taken over and finishes.
+    const late = batchOf("jobs", [sent[0]?.body], 1);
     await consumeJobs(late, env, registry, { now: () => Date.now() + 25_000, random: Math.random });
     const lateResult = await getQueueResult(late, createExecutionContext());
     expect(lateResult.explicitAcks).toEqual(["msg-0"]);
@@ -152,12 +143,14 @@ describe("the consumer under faults", () => {
       .bind(tenant, job.id)
       .run();
 
-    // Batches: 1 = load rows, 2 = the early write with the dead mark (fails): the message must come back.
+    // The early write with the dead mark fails: the message is acked only with a fresh one sent to come back later.
+    const { d1 } = failingStage("deadLetter", 1);
+    const { queue, sent } = capturingQueue();
     const failing = batchOf("jobs", [{ tenant, id: job.id }]);
-    await consumeJobs(failing, { ...env, DB: d1FailingBatch(2) }, registry);
+    await consumeJobs(failing, { ...env, DB: d1, JOBS_QUEUE: queue }, registry);
     const failed = await getQueueResult(failing, createExecutionContext());
-    expect(failed.explicitAcks).toEqual([]);
-    expect(failed.retryMessages).toEqual([{ msgId: "msg-0" }]);
+    expect(failed).toMatchObject({ explicitAcks: ["msg-0"], retryMessages: [] });
+    expect(sent).toEqual([{ body: { tenant, id: job.id }, delaySeconds: 10 }]);
     expect((await waitForStatus(key, job.id, ["queued"])).attempts).toBe(0);
 
     const batch = batchOf("jobs", [{ tenant, id: job.id }], 2);
@@ -198,18 +191,61 @@ describe("the consumer under faults", () => {
     expect(done.result).toEqual({ echoed: "rescued" });
   });
 
-  it("marks a job dead with the reason when the queue gives up on its message (DLQ)", async () => {
+  it("puts a job the queue gave up on back in line while it has attempts left (DLQ), watched by the rescue", async () => {
     const { key, tenant } = await newTenant();
     const job = await enqueue(key, { type: "test-echo", delaySeconds: 3600 });
+    const { queue, sent } = capturingQueue();
     const batch = batchOf("jobs-dlq", [{ tenant, id: job.id }], 101);
     const ctx = createExecutionContext();
-    await worker.queue(batch, env, ctx);
-    const result = await getQueueResult(batch, ctx);
-    expect(result.ackAll).toBe(true);
-    const dead = await waitForStatus(key, job.id, ["dead"]);
+    await worker.queue(batch, { ...env, JOBS_QUEUE: queue }, ctx);
+    expect((await getQueueResult(batch, ctx)).ackAll).toBe(true);
+    expect(sent).toEqual([{ body: { tenant, id: job.id }, delaySeconds: undefined }]);
+    const back = await waitForStatus(key, job.id, ["queued"]);
+    expect(back.attempts).toBe(0);
+    expect(back.attemptLog.map((a) => a.error?.message)).toEqual(["the queue gave up after 101 tries; back in line"]);
+    const row = await env.DB.prepare("SELECT outbox FROM jobs WHERE tenant_id = ? AND id = ?")
+      .bind(tenant, job.id)
+      .first<{ outbox: number }>();
+    expect(row?.outbox).toBe(1);
+
+    // The re-sent message runs it.
+    const next = batchOf("jobs", [sent[0]?.body]);
+    await consumeJobs(next, env, registry);
+    expect((await waitForStatus(key, job.id, ["succeeded"])).attempts).toBe(1);
+  });
+
+  it("marks a dead-lettered job dead with the reason when its attempts are used up, or after its third time there", async () => {
+    const { key, tenant } = await newTenant();
+    const used = await enqueue(key, { type: "test-echo", delaySeconds: 3600, maxAttempts: 2 });
+    await env.DB.prepare("UPDATE jobs SET status = 'retrying', attempts = 2 WHERE tenant_id = ? AND id = ?")
+      .bind(tenant, used.id)
+      .run();
+    const again = await enqueue(key, { type: "test-echo", delaySeconds: 3600 });
+    const { queue } = capturingQueue();
+    for (let time = 1; time <= 3; time++) {
+      const bodies =
+        time === 1
+          ? [
+              { tenant, id: used.id },
+              { tenant, id: again.id },
+            ]
+          : [{ tenant, id: again.id }];
+      const batch = batchOf("jobs-dlq", bodies, 101);
+      const ctx = createExecutionContext();
+      await worker.queue(batch, { ...env, JOBS_QUEUE: queue }, ctx);
+      expect((await getQueueResult(batch, ctx)).ackAll).toBe(true);
+      if (time < 3) expect((await waitForStatus(key, again.id, ["queued"])).status).toBe("queued");
+    }
+    const dead = await waitForStatus(key, used.id, ["dead"]);
     expect(dead.error?.name).toBe("DeliveryFailedError");
-    expect(dead.error?.message).toContain("after 101 tries");
+    expect(dead.error?.message).toBe(
+      "the queue gave up delivering this job after 101 tries and all 2 attempts are used up",
+    );
+    const gaveUp = await waitForStatus(key, again.id, ["dead"]);
+    expect(gaveUp.error?.message).toBe(
+      "the queue gave up delivering this job 3 times: the consumer keeps failing on it",
+    );
     const listed = await call<{ data: { id: string }[] }>("GET", "/v1/dead", { token: key });
-    expect(listed.body.data.map((j) => j.id)).toEqual([job.id]);
+    expect(listed.body.data.map((j) => j.id).sort()).toEqual([used.id, again.id].sort());
   });
 });

@@ -74,7 +74,7 @@ describe("rate limit: a sliding window", () => {
     const state = { ...empty(), window: addStarts([], 10_000, 5), returnLagMs: 900 };
     // The token is back in 1.8 s: too far for a plain one-second wait, but a deferral would come back later still.
     expect(decide(limits, state, jobs(1), 9300).admitted).toEqual([
-      { id: "j000", startAt: 11_100, leaseUntil: 21_100 },
+      { id: "j000", leaseId: "j000", startAt: 11_100, leaseUntil: 21_100 },
     ]);
     expect(decide(limits, { ...state, returnLagMs: 0 }, jobs(1), 9300).admitted).toEqual([]);
     expect(nextReturnLagMs(0, [1000, 1000])).toBe(360);
@@ -163,8 +163,18 @@ describe("concurrency: leased slots", () => {
   it("admits up to the free slots and leases them for the job's lease length", () => {
     const state = { ...empty(), leases: new Map([["running", 50_000]]) };
     const decision = decide(limits, state, jobs(3, "j", 7000), 1000);
-    expect(decision.admitted).toEqual([{ id: "j000", startAt: 1000, leaseUntil: 8000 }]);
+    expect(decision.admitted).toEqual([{ id: "j000", leaseId: "j000", startAt: 1000, leaseUntil: 8000 }]);
     expect(decision.deferred.map((d) => d.id)).toEqual(["j001", "j002"]);
+  });
+
+  it("gives a second delivery of a running job its own slot ask, and the same delivery its own slot back", () => {
+    const one: FlowLimits = { rate: null, concurrency: 1 };
+    const state = { ...empty(), leases: new Map([["job-a/msg-1", 50_000]]) };
+    const duplicate = decide(one, state, [{ id: "job-a", leaseId: "job-a/msg-2", leaseMs: 5000 }], 1000);
+    expect(duplicate.admitted).toEqual([]);
+    expect(duplicate.deferred.map((d) => d.id)).toEqual(["job-a"]);
+    const redelivered = decide(one, state, [{ id: "job-a", leaseId: "job-a/msg-1", leaseMs: 5000 }], 1000);
+    expect(redelivered.admitted.map((a) => a.leaseId)).toEqual(["job-a/msg-1"]);
   });
 
   it("reclaims a slot whose lease has passed (its consumer died)", () => {

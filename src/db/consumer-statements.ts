@@ -1,0 +1,168 @@
+// The consumer's hot statements: SQL text built once from the drizzle schema's names, only bound per row.
+import { getTableColumns, getTableName } from "drizzle-orm";
+import { type JobRow, jobs } from "./schema";
+
+type JobColumn = keyof JobRow;
+const columns = getTableColumns(jobs);
+const col = (key: JobColumn) => `"${columns[key].name}"`;
+const JOBS = `"${getTableName(jobs)}"`;
+
+/** Every column under its JobRow name, so a raw row is a JobRow as drizzle would answer it. */
+const SELECT_ROW = (Object.keys(columns) as JobColumn[]).map((key) => `${col(key)} AS "${key}"`).join(", ");
+
+/**
+ * One statement per tenant: the ids travel as one JSON parameter (json_each), so D1's 100 bound
+ * parameters never limit a batch, and the lookup stays on the primary key.
+ */
+const LOAD = `SELECT ${SELECT_ROW} FROM ${JOBS} WHERE ${col("tenantId")} = ?1 AND ${col("id")} IN (SELECT value FROM json_each(?2))`;
+
+export type JobKey = { tenant: string; id: string };
+
+/** The rows of these jobs in one round trip; missing jobs are simply absent. */
+export async function loadJobRows(d1: D1Database, keys: readonly JobKey[]): Promise<JobRow[]> {
+  const byTenant = new Map<string, string[]>();
+  for (const { tenant, id } of keys) {
+    const ids = byTenant.get(tenant);
+    if (ids) ids.push(id);
+    else byTenant.set(tenant, [id]);
+  }
+  if (byTenant.size === 0) return [];
+  const statement = d1.prepare(LOAD);
+  const results = await d1.batch<JobRow>(
+    [...byTenant].map(([tenant, ids]) => statement.bind(tenant, JSON.stringify(ids))),
+  );
+  return results.flatMap((result) => result.results);
+}
+
+/**
+ * One attempt as the consumer runs it: which run (`token`) and attempt it is, when it started, and
+ * whether its claim (status running, with a lease) is in D1. A fast job is never claimed.
+ */
+export type AttemptRef = {
+  tenant: string;
+  id: string;
+  attempt: number;
+  token: number;
+  startedAt: number;
+  claimed: boolean;
+};
+
+const OPEN = `${col("status")} IN ('queued', 'retrying')`;
+const LAPSED = (leaseParam: string) => `(${col("status")} = 'running' AND ${col("leaseUntil")} < ${leaseParam})`;
+
+/**
+ * ?1 tenant, ?2 id, ?3 attempt, ?4 run token, ?5 startedAt, ?6 now. A claim wins only from the state the
+ * consumer read (same attempt count and run) or over a running claim whose lease has lapsed.
+ */
+const CLAIM = `UPDATE ${JOBS} SET ${col("status")} = 'running', ${col("attempts")} = ?3, ${col("startedAt")} = ?5,
+  ${col("updatedAt")} = ?6, ${col("leaseUntil")} = ?7
+  WHERE ${col("tenantId")} = ?1 AND ${col("id")} = ?2 AND ${col("attempts")} = ?3 - 1 AND ${col("runToken")} = ?4
+  AND (${OPEN} OR ${LAPSED("?6")})`;
+
+export const claimStatement = (d1: D1Database, ref: AttemptRef, now: number, leaseUntil: number) =>
+  d1.prepare(CLAIM).bind(ref.tenant, ref.id, ref.attempt, ref.token, ref.startedAt, now, leaseUntil);
+
+/**
+ * Outcome writes land only on the attempt they belong to: the claim it holds, or, unclaimed, the state
+ * the consumer read. Both check the run token, so a cancel + retry by hand meanwhile drops the outcome.
+ */
+const OWN_CLAIMED = `${col("tenantId")} = ?1 AND ${col("id")} = ?2 AND ${col("status")} = 'running' AND ${col("attempts")} = ?3 AND ${col("runToken")} = ?4`;
+const OWN_UNCLAIMED = `${col("tenantId")} = ?1 AND ${col("id")} = ?2 AND ${col("attempts")} = ?3 - 1 AND ${col("runToken")} = ?4 AND (${OPEN} OR ${LAPSED("?5")})`;
+const ATTEMPT_SET = `${col("attempts")} = ?3, ${col("startedAt")} = ?5, ${col("updatedAt")} = ?6, ${col("leaseUntil")} = NULL, ${col("outbox")} = 0`;
+
+const outcomeSql = (set: string) => ({
+  claimed: `UPDATE ${JOBS} SET ${ATTEMPT_SET}, ${set} WHERE ${OWN_CLAIMED}`,
+  unclaimed: `UPDATE ${JOBS} SET ${ATTEMPT_SET}, ${set} WHERE ${OWN_UNCLAIMED}`,
+});
+/** ?7 result, ?8 progress. */
+const SUCCEED = outcomeSql(
+  `${col("status")} = 'succeeded', ${col("result")} = ?7, ${col("progress")} = ?8, ${col("finishedAt")} = ?6`,
+);
+/** ?7 error, ?8 attempt log, ?9 runAt, ?10 progress. */
+const RETRY = outcomeSql(
+  `${col("status")} = 'retrying', ${col("error")} = ?7, ${col("attemptLog")} = ?8, ${col("runAt")} = ?9, ${col("progress")} = ?10`,
+);
+/** ?7 error, ?8 attempt log, ?9 progress. */
+const DEAD = outcomeSql(
+  `${col("status")} = 'dead', ${col("error")} = ?7, ${col("attemptLog")} = ?8, ${col("progress")} = ?9, ${col("finishedAt")} = ?6`,
+);
+
+/** What an attempt's outcome writes; settle decides it, commit binds it. */
+export type OutcomeWrite =
+  | { kind: "succeed"; ref: AttemptRef; at: number; result: string; progress: number | null }
+  | {
+      kind: "retry";
+      ref: AttemptRef;
+      at: number;
+      error: string;
+      attemptLog: string;
+      runAt: number;
+      progress: number | null;
+    }
+  | { kind: "dead"; ref: AttemptRef; at: number; error: string; attemptLog: string; progress: number | null };
+
+export function outcomeStatement(d1: D1Database, write: OutcomeWrite): D1PreparedStatement {
+  const { ref, at } = write;
+  const own = [ref.tenant, ref.id, ref.attempt, ref.token, ref.startedAt, at] as const;
+  const variant = ref.claimed ? "claimed" : "unclaimed";
+  switch (write.kind) {
+    case "succeed":
+      return d1.prepare(SUCCEED[variant]).bind(...own, write.result, write.progress);
+    case "retry":
+      return d1.prepare(RETRY[variant]).bind(...own, write.error, write.attemptLog, write.runAt, write.progress);
+    case "dead":
+      return d1.prepare(DEAD[variant]).bind(...own, write.error, write.attemptLog, write.progress);
+  }
+}
+
+/** The row as the consumer read it: a write made without running an attempt lands only if it has not changed since. */
+export type ReadState = Pick<JobRow, "tenantId" | "id" | "attempts" | "runToken" | "status">;
+const AS_READ = `${col("tenantId")} = ?1 AND ${col("id")} = ?2 AND ${col("attempts")} = ?3 AND ${col("runToken")} = ?4 AND ${col("status")} = ?5`;
+const asRead = (row: ReadState) => [row.tenantId, row.id, row.attempts, row.runToken, row.status] as const;
+
+/** ?6 error, ?7 now. Dead without an attempt of this consumer's: unknown type, attempts used up, given up on. */
+const DEAD_LETTER = `UPDATE ${JOBS} SET ${col("status")} = 'dead', ${col("error")} = ?6, ${col("finishedAt")} = ?7,
+  ${col("updatedAt")} = ?7, ${col("leaseUntil")} = NULL, ${col("outbox")} = 0
+  WHERE ${AS_READ} AND ${col("status")} IN ('queued', 'running', 'retrying')`;
+
+export const deadLetterStatement = (d1: D1Database, row: ReadState, error: string, now: number) =>
+  d1.prepare(DEAD_LETTER).bind(...asRead(row), error, now);
+
+/**
+ * ?6 runAt, ?7 attempt log, ?8 now. A flow deferral: runAt moves to when the job comes back, so the tick's
+ * rescue does not take a long wait for a lost message. The status stays. One row, no index row for a fresh job.
+ */
+const DEFER = `UPDATE ${JOBS} SET ${col("runAt")} = ?6, ${col("attemptLog")} = ?7, ${col("updatedAt")} = ?8
+  WHERE ${AS_READ} AND ${OPEN}`;
+
+export const deferStatement = (d1: D1Database, row: ReadState, attemptLog: string, runAt: number, now: number) =>
+  d1.prepare(DEFER).bind(...asRead(row), runAt, attemptLog, now);
+
+/**
+ * ?6 attempt log, ?7 now. Puts a job the queue gave up on back in line: watched by the outbox index
+ * (and due now), so the tick's rescue re-sends it if the consumer's own re-send is lost too.
+ */
+const REQUEUE_WATCHED = `UPDATE ${JOBS} SET ${col("outbox")} = 1, ${col("runAt")} = ?7, ${col("updatedAt")} = ?7,
+  ${col("attemptLog")} = ?6 WHERE ${AS_READ} AND ${col("status")} IN ('queued', 'running', 'retrying')`;
+
+export const requeueWatchedStatement = (d1: D1Database, row: ReadState, attemptLog: string, now: number) =>
+  d1.prepare(REQUEUE_WATCHED).bind(...asRead(row), attemptLog, now);
+
+/**
+ * ?3 state, ?4 status, ?5 finishedAt. Marks a finished job's callback pending; rides in the outcome's wave
+ * and lands only if that outcome did (same final status and finishedAt).
+ */
+const CALLBACK_PENDING = `UPDATE ${JOBS} SET ${col("callbackState")} = ?3
+  WHERE ${col("tenantId")} = ?1 AND ${col("id")} = ?2 AND ${col("status")} = ?4 AND ${col("finishedAt")} = ?5
+  AND ${col("callbackUrl")} IS NOT NULL`;
+
+export const callbackPendingStatement = (
+  d1: D1Database,
+  job: JobKey,
+  status: "succeeded" | "dead",
+  finishedAt: number,
+  state: string,
+) => d1.prepare(CALLBACK_PENDING).bind(job.tenant, job.id, state, status, finishedAt);
+
+/** Whether a conditional write matched its row. */
+export const landed = (result: D1Result) => (result.meta?.changes ?? 0) > 0;

@@ -1,0 +1,21 @@
+// The commit stage: a wave's writes in one D1 batch (one transaction); each write learns whether it matched its row.
+import { landed } from "../db/consumer-statements";
+import { describeError } from "../jobs/errors";
+
+export type Write<T> = { statement: D1PreparedStatement; tag: T };
+
+export type Committed<T> = { ok: true; writes: { tag: T; landed: boolean }[] } | { ok: false; error: string };
+
+/** Commits every write or none. Never throws: a failed batch is an answer the caller acts on. */
+export async function commit<T>(d1: D1Database, writes: readonly Write<T>[]): Promise<Committed<T>> {
+  if (writes.length === 0) return { ok: true, writes: [] };
+  try {
+    const results = await d1.batch(writes.map((w) => w.statement));
+    return {
+      ok: true,
+      writes: writes.map((w, i) => ({ tag: w.tag, landed: results[i] ? landed(results[i]) : false })),
+    };
+  } catch (err) {
+    return { ok: false, error: describeError(err).message };
+  }
+}

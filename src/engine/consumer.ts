@@ -1,0 +1,273 @@
+// The jobs queue's consumer: load → triage → gate → (early writes and claims) → attempt + settle in waves → commit.
+import {
+  type AttemptRef,
+  callbackPendingStatement,
+  claimStatement,
+  deadLetterStatement,
+  deferStatement,
+  loadJobRows,
+} from "../db/consumer-statements";
+import { counterUpserts } from "../db/counters";
+import type { JobRow } from "../db/schema";
+import type { JobRegistry } from "../jobs/define-job";
+import { newId } from "../jobs/ids";
+import { type Logger, log as rootLog } from "../jobs/logger";
+import type { JobError, JobMessage } from "../jobs/types";
+import { createTally, minuteOf } from "../metrics/tally";
+import { pendingState } from "../webhooks/callback-state";
+import { deliverCallbacks, enqueueCallbacks, type FinishedJob, isCallbackMessage } from "../webhooks/callbacks";
+import { commit, type Write } from "./commit";
+import { type Delivery, jobKeyOf, readDeliveries } from "./delivery";
+import { deferralLog, type FlowLease, type GateItem, gateFlows, releaseLeases } from "./gate";
+import { CLAIM_AFTER_MS, EARLY_FAILURE_WAIT_SECONDS, leaseMsFor } from "./limits";
+import { triage } from "./triage";
+import { sendWaits, type Wait } from "./waits";
+import { type Run, runAndSettle } from "./waves";
+
+export type ConsumerDeps = { now: () => number; random: () => number };
+const defaultDeps: ConsumerDeps = { now: Date.now, random: Math.random };
+
+export async function consumeJobs(
+  batch: MessageBatch<unknown>,
+  env: Env,
+  registry: JobRegistry,
+  deps: ConsumerDeps = defaultDeps,
+): Promise<void> {
+  // Completion callbacks share this queue; they are delivered beside the batch's jobs (src/webhooks/callbacks.ts).
+  const callbacks = batch.messages.filter((message) => isCallbackMessage(message.body));
+  const jobMessages = batch.messages.filter((message) => !isCallbackMessage(message.body));
+  await Promise.all([deliverCallbacks(callbacks, env, deps), consumeJobMessages(jobMessages, env, registry, deps)]);
+}
+
+type Runnable = GateItem & {
+  definition: NonNullable<ReturnType<JobRegistry["get"]>>;
+  claimFirst: boolean;
+  log: Logger;
+};
+type DeadLetter = { delivery: Delivery; row: JobRow; error: JobError; reason: string; log: Logger };
+
+const jobLogOf = (row: JobRow, attempt: number) =>
+  rootLog
+    .child({ jobId: row.id, type: row.type, tenant: row.tenantId, attempt })
+    .withMetadata(JSON.parse(row.metadata) as Record<string, string>);
+
+async function consumeJobMessages(
+  messages: readonly Message<unknown>[],
+  env: Env,
+  registry: JobRegistry,
+  deps: ConsumerDeps,
+): Promise<void> {
+  const deliveries = readDeliveries(messages, rootLog);
+  if (deliveries.length === 0) return;
+  const d1 = env.DB;
+  const queue = env.JOBS_QUEUE as Queue<JobMessage>;
+  const rows = await loadJobRows(
+    d1,
+    deliveries.map((d) => d.job),
+  );
+  const now = deps.now();
+
+  // Triage (pure): each delivery with its row.
+  const rowByKey = new Map(rows.map((row) => [jobKeyOf({ tenant: row.tenantId, id: row.id }), row]));
+  const seen = new Set<string>();
+  const waits: Wait[] = [];
+  const deadLetters: DeadLetter[] = [];
+  const runnable: Runnable[] = [];
+  for (const delivery of deliveries) {
+    const key = jobKeyOf(delivery.job);
+    const row = rowByKey.get(key);
+    const decision = triage({
+      row,
+      deliveryAttempts: delivery.message.attempts,
+      duplicateInBatch: seen.has(key),
+      definition: row ? registry.get(row.type) : undefined,
+      now,
+    });
+    seen.add(key);
+    if (decision.kind === "ack") {
+      rootLog.info("delivery acked", { jobId: delivery.job.id, tenant: delivery.job.tenant, reason: decision.reason });
+      delivery.message.ack();
+    } else if (decision.kind === "wait") waits.push({ delivery, ...decision });
+    else if (row && decision.kind === "deadLetter") {
+      deadLetters.push({
+        delivery,
+        row,
+        error: decision.error,
+        reason: decision.reason,
+        log: jobLogOf(row, row.attempts),
+      });
+    } else if (row && decision.kind === "run") {
+      runnable.push({
+        delivery,
+        row,
+        options: decision.options,
+        definition: decision.definition,
+        claimFirst: decision.claimFirst,
+        leaseMs: leaseMsFor(decision.options.timeoutSeconds),
+        log: jobLogOf(row, row.attempts + 1),
+      });
+    }
+  }
+
+  // Gate: one KeyGate call per flow key; deferred jobs and jobs whose gate is down leave the batch.
+  const gated = await gateFlows(runnable, { gates: env.KEY_GATE, log: rootLog });
+  for (const { item, delaySeconds } of gated.unavailable) {
+    waits.push({ delivery: item.delivery, delaySeconds, reason: "flow gate unavailable" });
+  }
+  const admitted = gated.admitted.map(({ item, startAt, lease }) => {
+    const run: Run = {
+      delivery: item.delivery,
+      row: item.row,
+      definition: item.definition,
+      options: item.options,
+      lease,
+      startAt,
+      ref: refOf(item.row, startAt ?? now),
+      claim: "none",
+      claimDueAt: Date.now() + CLAIM_AFTER_MS,
+      abort: new AbortController(),
+      log: item.log,
+    };
+    return { run, claimFirst: item.claimFirst };
+  });
+  const runs = admitted.map((a) => a.run);
+  const claimFirst = admitted.filter((a) => a.claimFirst).map((a) => a.run);
+
+  // Early writes, in one round trip before anything runs: dead letters, deferrals, claims of suspect redeliveries.
+  const early = await commitEarly({ d1, deadLetters, deferred: gated.deferred, claimFirst, now });
+  waits.push(...early.waits);
+  const released: FlowLease[] = early.notRun.flatMap((run) => (run.lease ? [run.lease] : []));
+  await Promise.all([
+    sendWaits(queue, waits, rootLog),
+    enqueueCallbacks(queue, early.callbacks, rootLog),
+    releaseLeases(env.KEY_GATE, released, rootLog),
+  ]);
+
+  const notRun = new Set(early.notRun);
+  await runAndSettle(
+    runs.filter((run) => !notRun.has(run)),
+    { d1, queue, gates: env.KEY_GATE, env, log: rootLog, now: deps.now, random: deps.random },
+  );
+}
+
+const refOf = (row: JobRow, startedAt: number): AttemptRef => ({
+  tenant: row.tenantId,
+  id: row.id,
+  attempt: row.attempts + 1,
+  token: row.runToken,
+  startedAt,
+  claimed: false,
+});
+
+type EarlyTag =
+  | { kind: "deadLetter"; dead: DeadLetter }
+  | { kind: "defer"; item: Runnable; delaySeconds: number }
+  | { kind: "claim"; run: Run }
+  | { kind: "extra" };
+
+/**
+ * The writes a batch needs before it runs anything. If they fail, every job they concern waits (ack +
+ * re-send) and is triaged again; the plain jobs of the batch run regardless.
+ */
+async function commitEarly(input: {
+  d1: D1Database;
+  deadLetters: DeadLetter[];
+  deferred: { item: Runnable; delaySeconds: number }[];
+  claimFirst: Run[];
+  now: number;
+}): Promise<{ waits: Wait[]; callbacks: FinishedJob[]; notRun: Run[] }> {
+  const { d1, now } = input;
+  const writes: Write<EarlyTag>[] = [];
+  const tally = createTally();
+  for (const dead of input.deadLetters) {
+    writes.push({
+      statement: deadLetterStatement(d1, dead.row, JSON.stringify(dead.error), now),
+      tag: { kind: "deadLetter", dead },
+    });
+    tally.deadWithoutAttempt(dead.row.tenantId, dead.row.type);
+    if (dead.row.callbackUrl) {
+      const state = JSON.stringify(pendingState("job.dead", newId("msg", now)));
+      writes.push({
+        statement: callbackPendingStatement(d1, dead.delivery.job, "dead", now, state),
+        tag: { kind: "extra" },
+      });
+    }
+  }
+  for (const { item, delaySeconds } of input.deferred) {
+    const attemptLog = deferralLog(item.row, item.options.flow?.key ?? "", delaySeconds, now);
+    writes.push({
+      statement: deferStatement(d1, item.row, attemptLog, now + delaySeconds * 1000, now),
+      tag: { kind: "defer", item, delaySeconds },
+    });
+    tally.deferred(item.row.tenantId, item.row.type);
+  }
+  for (const run of input.claimFirst) {
+    writes.push({
+      statement: claimStatement(d1, run.ref, now, now + leaseMsFor(run.options.timeoutSeconds)),
+      tag: { kind: "claim", run },
+    });
+  }
+  for (const statement of counterUpserts(d1, tally.entries(), minuteOf(now))) {
+    writes.push({ statement, tag: { kind: "extra" } });
+  }
+  const result = { waits: [] as Wait[], callbacks: [] as FinishedJob[], notRun: [] as Run[] };
+  if (writes.length === 0) return result;
+
+  const committed = await commit(d1, writes);
+  if (!committed.ok) {
+    rootLog.error("early write failed; its jobs wait", { error: committed.error });
+    for (const { tag } of writes) {
+      if (tag.kind === "deadLetter") {
+        result.waits.push({
+          delivery: tag.dead.delivery,
+          delaySeconds: EARLY_FAILURE_WAIT_SECONDS,
+          reason: "early write failed",
+        });
+      } else if (tag.kind === "defer") {
+        // The deferral is not recorded, but the gate's answer stands: the job comes back when it said.
+        result.waits.push({ delivery: tag.item.delivery, delaySeconds: tag.delaySeconds, reason: "flow deferral" });
+      } else if (tag.kind === "claim") {
+        result.waits.push({
+          delivery: tag.run.delivery,
+          delaySeconds: EARLY_FAILURE_WAIT_SECONDS,
+          reason: "early write failed",
+        });
+        result.notRun.push(tag.run);
+      }
+    }
+    return result;
+  }
+  for (const { tag, landed } of committed.writes) {
+    if (tag.kind === "deadLetter") {
+      const { dead } = tag;
+      if (landed) {
+        dead.log.error("job dead", { status: "dead", reason: dead.reason, error: dead.error.message });
+        if (dead.row.callbackUrl) result.callbacks.push({ row: dead.row, status: "dead" });
+      } else dead.log.warn("dead mark dropped: the job changed meanwhile");
+      // Acked only once the dead mark committed (or lost to a change that is now the record).
+      dead.delivery.message.ack();
+    } else if (tag.kind === "defer") {
+      if (landed) {
+        tag.item.log.info("job deferred by flow control", {
+          status: tag.item.row.status,
+          delaySeconds: tag.delaySeconds,
+        });
+        result.waits.push({ delivery: tag.item.delivery, delaySeconds: tag.delaySeconds, reason: "flow deferral" });
+      } else tag.item.delivery.message.ack();
+    } else if (tag.kind === "claim") {
+      if (landed) {
+        tag.run.claim = "claimed";
+        tag.run.ref.claimed = true;
+      } else {
+        // Another delivery took the job, or it changed: triage it again later rather than run it twice.
+        result.waits.push({
+          delivery: tag.run.delivery,
+          delaySeconds: EARLY_FAILURE_WAIT_SECONDS,
+          reason: "claim lost",
+        });
+        result.notRun.push(tag.run);
+      }
+    }
+  }
+  return result;
+}

@@ -1,0 +1,111 @@
+// The dead-letter queue's consumer: a job the queue gave up on goes back in line while it has attempts left; dead only when it cannot run.
+import {
+  callbackPendingStatement,
+  deadLetterStatement,
+  loadJobRows,
+  requeueWatchedStatement,
+} from "../db/consumer-statements";
+import { withDeferral } from "../db/deferrals";
+import type { JobRow } from "../db/schema";
+import { describeError } from "../jobs/errors";
+import { newId } from "../jobs/ids";
+import { log } from "../jobs/logger";
+import { type AttemptLogEntry, FINISHED_STATUSES, type JobMessage } from "../jobs/types";
+import { pendingState } from "../webhooks/callback-state";
+import { enqueueCallbacks, type FinishedJob, isCallbackMessage } from "../webhooks/callbacks";
+import { readDeliveries } from "./delivery";
+import { MAX_DEAD_LETTER_RETURNS } from "./limits";
+
+const DELIVERY_FAILED = "DeliveryFailedError";
+
+/** What to do with a dead-lettered job, pure: nothing (it is finished or held), put it back in line, or mark it dead. */
+export type DeadLetterDecision =
+  | { kind: "leave"; reason: string }
+  | { kind: "requeue"; attemptLog: string }
+  | { kind: "dead"; error: string };
+
+export function decideDeadLetter(row: JobRow, deliveries: number, now: number): DeadLetterDecision {
+  if (FINISHED_STATUSES.includes(row.status as never)) return { kind: "leave", reason: `the job is ${row.status}` };
+  if (row.status === "scheduled") return { kind: "leave", reason: "the job is scheduled; the tick sends it" };
+  if (row.status === "running" && (row.leaseUntil ?? 0) >= now) {
+    return { kind: "leave", reason: "another delivery holds the job and will settle it" };
+  }
+  const at = new Date(now).toISOString();
+  const log = JSON.parse(row.attemptLog) as AttemptLogEntry[];
+  const returns = log.filter((entry) => entry.error?.name === DELIVERY_FAILED).length;
+  const dead = (message: string) => ({
+    kind: "dead" as const,
+    error: JSON.stringify({ message, name: DELIVERY_FAILED, attempt: row.attempts, at }),
+  });
+  if (row.attempts >= row.maxAttempts) {
+    return dead(
+      `the queue gave up delivering this job after ${deliveries} tries and all ${row.maxAttempts} attempts are used up`,
+    );
+  }
+  if (returns + 1 >= MAX_DEAD_LETTER_RETURNS) {
+    return dead(`the queue gave up delivering this job ${returns + 1} times: the consumer keeps failing on it`);
+  }
+  const entry: AttemptLogEntry = {
+    attempt: row.attempts,
+    startedAt: at,
+    finishedAt: at,
+    durationMs: 0,
+    outcome: "deferred",
+    error: { name: DELIVERY_FAILED, message: `the queue gave up after ${deliveries} tries; back in line` },
+  };
+  return { kind: "requeue", attemptLog: JSON.stringify(withDeferral(log, entry)) };
+}
+
+export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env, now = Date.now()): Promise<void> {
+  const d1 = env.DB;
+  const jobMessages = batch.messages.filter((message) => {
+    if (!isCallbackMessage(message.body)) return true;
+    // A callback delivery the consumer kept failing on: its job is finished, only the callback is lost.
+    log.error("callback delivery dead-lettered", { jobId: message.body.id, tenant: message.body.tenant });
+    return false;
+  });
+  const deliveries = readDeliveries(jobMessages, log);
+  const rows = await loadJobRows(
+    d1,
+    deliveries.map((d) => d.job),
+  );
+  const triesById = new Map(deliveries.map((d) => [`${d.job.tenant}/${d.job.id}`, d.message.attempts]));
+  const writes: D1PreparedStatement[] = [];
+  const dying: FinishedJob[] = [];
+  const requeued: JobMessage[] = [];
+  for (const row of rows) {
+    const decision = decideDeadLetter(row, triesById.get(`${row.tenantId}/${row.id}`) ?? 0, now);
+    const fields = { jobId: row.id, tenant: row.tenantId, type: row.type };
+    if (decision.kind === "leave") {
+      log.info("dead letter left alone", { ...fields, reason: decision.reason });
+    } else if (decision.kind === "requeue") {
+      log.warn("dead letter re-queued", { ...fields, status: row.status, attempt: row.attempts });
+      writes.push(requeueWatchedStatement(d1, row, decision.attemptLog, now));
+      requeued.push({ tenant: row.tenantId, id: row.id });
+    } else {
+      log.error("job dead", { ...fields, status: "dead", reason: "delivery_failed" });
+      writes.push(deadLetterStatement(d1, row, decision.error, now));
+      dying.push({ row, status: "dead" });
+      // Jobs that die here still owe their callbackUrl a job.dead event.
+      if (row.callbackUrl) {
+        const state = JSON.stringify(pendingState("job.dead", newId("msg", now)));
+        writes.push(callbackPendingStatement(d1, { tenant: row.tenantId, id: row.id }, "dead", now, state));
+      }
+    }
+  }
+  // A failed write throws: the whole dead-letter batch is delivered again, so no job is left behind.
+  if (writes.length > 0) await d1.batch(writes);
+  await enqueueCallbacks(env.JOBS_QUEUE, dying, log);
+  if (requeued.length > 0) {
+    try {
+      await (env.JOBS_QUEUE as Queue<JobMessage>).sendBatch(requeued.map((body) => ({ body })));
+    } catch (err) {
+      // The rows are watched (outbox) and due: the tick's rescue re-sends them after its grace period.
+      log.warn("re-queue send failed; the tick's rescue re-sends", {
+        jobIds: requeued.map((j) => j.id),
+        error: describeError(err).message,
+      });
+    }
+  }
+  batch.ackAll();
+}

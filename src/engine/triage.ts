@@ -1,0 +1,63 @@
+// Triage, pure: what to do with each delivery given the job's row — ack it, let it wait, dead-letter the job, or run it.
+import type { JobRow } from "../db/schema";
+import type { JobDefinition } from "../jobs/define-job";
+import { FINISHED_STATUSES, type JobError, type JobOptions } from "../jobs/types";
+
+export type Triage =
+  /** Nothing to do: the job is gone, finished, not due, or another message of this batch carries it. */
+  | { kind: "ack"; reason: string }
+  /** Not a failed attempt: ack and re-send after `delaySeconds`, so the queue's retry budget is never spent on it. */
+  | { kind: "wait"; delaySeconds: number; reason: string }
+  /** The job can never run here: mark it dead without running it. */
+  | { kind: "deadLetter"; reason: "unregistered_type" | "attempts_exhausted"; error: JobError }
+  /**
+   * Run it. `claimFirst`: the queue brought this message back, or the job is still marked running by a
+   * delivery whose lease lapsed, so an earlier run may have died in the handler; the attempt is claimed (and
+   * counted) before it runs, so a crash loop ends after maxAttempts claimed runs.
+   */
+  | { kind: "run"; definition: JobDefinition; options: JobOptions; claimFirst: boolean };
+
+export type TriageInput = {
+  row: JobRow | undefined;
+  /** The queue's delivery count for this message (1 on its first delivery). */
+  deliveryAttempts: number;
+  /** Another message of this batch names the same job and was triaged first. */
+  duplicateInBatch: boolean;
+  definition: JobDefinition | undefined;
+  now: number;
+};
+
+export function triage({ row, deliveryAttempts, duplicateInBatch, definition, now }: TriageInput): Triage {
+  if (!row) return { kind: "ack", reason: "the job no longer exists" };
+  if (duplicateInBatch) return { kind: "ack", reason: "another message of this batch carries the job" };
+  if (FINISHED_STATUSES.includes(row.status as never)) return { kind: "ack", reason: `the job is ${row.status}` };
+  if (row.status === "scheduled") return { kind: "ack", reason: "the job is scheduled for later; the tick sends it" };
+  if (row.status === "running" && (row.leaseUntil ?? 0) >= now) {
+    // Another delivery holds the job; come back when its lease would lapse, in case it died.
+    const delaySeconds = Math.max(1, Math.ceil(((row.leaseUntil ?? now) - now) / 1000) + 1);
+    return { kind: "wait", delaySeconds, reason: "another delivery holds the job" };
+  }
+  const at = new Date(now).toISOString();
+  if (!definition) {
+    const message = `job type "${row.type}" is not registered in this deployment`;
+    return {
+      kind: "deadLetter",
+      reason: "unregistered_type",
+      error: { name: "NonRetryableError", message, attempt: row.attempts, at },
+    };
+  }
+  if (row.attempts >= row.maxAttempts) {
+    const message = `all ${row.maxAttempts} attempts were used up: the last one never reported an outcome (its consumer crashed or ran out of time)`;
+    return {
+      kind: "deadLetter",
+      reason: "attempts_exhausted",
+      error: { name: "AttemptsExhaustedError", message, attempt: row.attempts, at },
+    };
+  }
+  return {
+    kind: "run",
+    definition,
+    options: JSON.parse(row.options) as JobOptions,
+    claimFirst: deliveryAttempts > 1 || row.status === "running",
+  };
+}

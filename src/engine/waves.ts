@@ -1,0 +1,231 @@
+// Attempt + settle as you go: runs the admitted jobs and commits their outcomes in small waves as they finish,
+// with the claims of the jobs still running; each message is acked or re-sent right after its own outcome commits.
+import { type AttemptRef, callbackPendingStatement, claimStatement, outcomeStatement } from "../db/consumer-statements";
+import { counterUpserts } from "../db/counters";
+import type { JobRow } from "../db/schema";
+import type { GateNamespace } from "../gate/gate-client";
+import type { JobDefinition } from "../jobs/define-job";
+import { newId } from "../jobs/ids";
+import type { Logger } from "../jobs/logger";
+import type { JobMessage, JobOptions } from "../jobs/types";
+import { createTally, minuteOf } from "../metrics/tally";
+import { pendingState } from "../webhooks/callback-state";
+import { enqueueCallbacks, type FinishedJob } from "../webhooks/callbacks";
+import { type AttemptOutcome, runAttempt } from "./attempt";
+import { commit, type Write } from "./commit";
+import type { Delivery } from "./delivery";
+import { type FlowLease, releaseLeases } from "./gate";
+import { CLAIM_AFTER_MS, CLAIM_RETRY_MS, leaseMsFor, WAVE_EVERY_MS, WRITE_FAILURE_RETRY_SECONDS } from "./limits";
+import { type Settlement, settle } from "./settle";
+import { sendWaits, type Wait } from "./waits";
+
+/** One admitted job, from its start to its settled outcome. */
+export type Run = {
+  delivery: Delivery;
+  row: JobRow;
+  definition: JobDefinition;
+  options: JobOptions;
+  lease: FlowLease | null;
+  /** When the flow gate lets it start (rate limits schedule starts up to a few seconds ahead); null: now. */
+  startAt: number | null;
+  ref: AttemptRef;
+  /** `none` until a wave claims it; `lost` when another delivery or a retry by hand took the job over. */
+  claim: "none" | "claimed" | "lost";
+  /** Real time after which an unclaimed run's claim is written (again, after a failed write). */
+  claimDueAt: number;
+  abort: AbortController;
+  log: Logger;
+};
+
+export type WaveDeps = {
+  d1: D1Database;
+  queue: Queue<JobMessage>;
+  gates: GateNamespace;
+  env: Env;
+  log: Logger;
+  now: () => number;
+  random: () => number;
+};
+
+type Finished = { run: Run; outcome: AttemptOutcome; finishedAt: number };
+type Tag =
+  | { kind: "outcome"; run: Run; settlement: Extract<Settlement, { kind: "write" }> }
+  | { kind: "claim"; run: Run }
+  | { kind: "extra" };
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+/** Runs every job and settles each one; resolves once every outcome is committed (or handed back to the queue). */
+export async function runAndSettle(runs: readonly Run[], deps: WaveDeps): Promise<void> {
+  if (runs.length === 0) return;
+  const batchStart = Date.now();
+  const finished: Finished[] = [];
+  let open = runs.length;
+  let wake: () => void = () => {};
+  let changed = new Promise<void>((resolve) => {
+    wake = resolve;
+  });
+  const signal = () => {
+    const resolve = wake;
+    changed = new Promise<void>((r) => {
+      wake = r;
+    });
+    resolve();
+  };
+  const done = new Set<Run>();
+  for (const run of runs) {
+    void attempt(run, deps).then((outcome) => {
+      finished.push({ run, outcome, finishedAt: deps.now() });
+      done.add(run);
+      open--;
+      signal();
+    });
+  }
+  const unclaimed = () => runs.filter((run) => run.claim === "none" && !done.has(run));
+
+  let waves = 0;
+  let lastWaveAt = 0;
+  while (open > 0 || finished.length > 0) {
+    if (waves === 0) {
+      // The first wave: when the claim timer fires, or as soon as every job is done (a batch of fast jobs: one wave).
+      while (open > 0 && Date.now() < batchStart + CLAIM_AFTER_MS) {
+        await Promise.race([changed, sleep(batchStart + CLAIM_AFTER_MS - Date.now())]);
+      }
+    } else {
+      // Later waves: once something is due (an outcome, or a claim whose write failed), at most every WAVE_EVERY_MS.
+      for (;;) {
+        const now = Date.now();
+        const pending = unclaimed();
+        if (finished.length > 0 || open === 0 || pending.some((run) => run.claimDueAt <= now)) break;
+        const nextClaim = Math.min(...pending.map((run) => run.claimDueAt));
+        await (Number.isFinite(nextClaim) ? Promise.race([changed, sleep(nextClaim - now)]) : changed);
+      }
+      if (finished.length === 0 && open === 0) break;
+      await sleep(lastWaveAt + WAVE_EVERY_MS - Date.now());
+    }
+    lastWaveAt = Date.now();
+    waves++;
+    const claims = unclaimed().filter((run) => run.claimDueAt <= lastWaveAt);
+    await commitWave(finished.splice(0), claims, deps);
+  }
+}
+
+async function attempt(run: Run, deps: WaveDeps): Promise<AttemptOutcome> {
+  if (run.startAt !== null) await sleep(run.startAt - Date.now());
+  // A run claimed before it started keeps the start its claim recorded.
+  if (run.claim === "none") run.ref.startedAt = deps.now();
+  run.log.info("job started", { status: "running" });
+  return runAttempt({
+    definition: run.definition,
+    payload: JSON.parse(run.row.payload),
+    jobId: run.row.id,
+    tenant: run.row.tenantId,
+    attempt: run.ref.attempt,
+    timeoutSeconds: run.options.timeoutSeconds,
+    claim: run.abort.signal,
+    env: deps.env,
+    log: run.log,
+  });
+}
+
+/** One wave: the finished jobs' outcomes (with their callbacks and counters) and the claims due, in one batch. */
+async function commitWave(settling: Finished[], claims: Run[], deps: WaveDeps): Promise<void> {
+  const now = deps.now();
+  const writes: Write<Tag>[] = [];
+  const extras: Write<Tag>[] = [];
+  const dropped: { run: Run; settlement: Extract<Settlement, { kind: "drop" }> }[] = [];
+  const tally = createTally();
+  for (const { run, outcome, finishedAt } of settling) {
+    const settlement = settle({
+      row: run.row,
+      ref: run.ref,
+      options: run.options,
+      outcome,
+      claimLost: run.claim === "lost",
+      finishedAt,
+      random: deps.random,
+    });
+    if (settlement.kind === "drop") {
+      dropped.push({ run, settlement });
+      continue;
+    }
+    writes.push({ statement: outcomeStatement(deps.d1, settlement.write), tag: { kind: "outcome", run, settlement } });
+    tally.attempt(run.row.tenantId, run.row.type, settlement.end, settlement.durationMs);
+    // Callback state commits with the outcome it reports (and lands only if that outcome did).
+    if (settlement.finished && run.row.callbackUrl) {
+      const event = settlement.finished === "succeeded" ? "job.succeeded" : "job.dead";
+      const state = JSON.stringify(pendingState(event, newId("msg", finishedAt)));
+      extras.push({
+        statement: callbackPendingStatement(deps.d1, run.delivery.job, settlement.finished, finishedAt, state),
+        tag: { kind: "extra" },
+      });
+    }
+  }
+  for (const run of claims) {
+    const statement = claimStatement(deps.d1, run.ref, now, now + leaseMsFor(run.options.timeoutSeconds));
+    writes.push({ statement, tag: { kind: "claim", run } });
+  }
+  // One counters upsert per (tenant, type) per wave, committed with the outcomes it counts.
+  for (const statement of counterUpserts(deps.d1, tally.entries(), minuteOf(now))) {
+    extras.push({ statement, tag: { kind: "extra" } });
+  }
+
+  const committed = await commit(deps.d1, [...writes, ...extras]);
+  for (const { run, settlement } of dropped) {
+    run.log[settlement.log.level](settlement.log.msg, settlement.log.fields);
+    run.delivery.message.ack();
+  }
+  const release: FlowLease[] = dropped.flatMap(({ run }) => (run.lease ? [run.lease] : []));
+  if (!committed.ok) {
+    deps.log.error("wave write failed; its outcomes are retried, its claims written later", { error: committed.error });
+    for (const { tag } of writes) {
+      if (tag.kind === "outcome") {
+        // Not recorded, so never acked: the queue brings the message back, and that delivery claims before it runs.
+        tag.run.delivery.message.retry({ delaySeconds: WRITE_FAILURE_RETRY_SECONDS });
+        if (tag.run.lease) release.push(tag.run.lease);
+      } else if (tag.kind === "claim") tag.run.claimDueAt = Date.now() + CLAIM_RETRY_MS;
+    }
+    await releaseLeases(deps.gates, release, deps.log);
+    return;
+  }
+
+  const nextAttempts: Wait[] = [];
+  const callbacks: FinishedJob[] = [];
+  for (const { tag, landed } of committed.writes) {
+    if (tag.kind === "claim") {
+      if (landed) {
+        tag.run.claim = "claimed";
+        tag.run.ref.claimed = true;
+      } else {
+        tag.run.claim = "lost";
+        tag.run.log.warn("claim lost: another delivery or a retry by hand took the job over; run aborted");
+        tag.run.abort.abort();
+      }
+      continue;
+    }
+    if (tag.kind !== "outcome") continue;
+    const { run, settlement } = tag;
+    if (run.lease) release.push(run.lease);
+    if (!landed) {
+      // A cancel, a retry by hand or another delivery changed the job while it ran: that change is the record.
+      run.log.warn("outcome dropped: the job changed while it ran", { status: run.row.status });
+      run.delivery.message.ack();
+      continue;
+    }
+    run.log[settlement.log.level](settlement.log.msg, settlement.log.fields);
+    if (settlement.after.kind === "nextAttempt") {
+      nextAttempts.push({
+        delivery: run.delivery,
+        delaySeconds: settlement.after.delaySeconds,
+        reason: "next attempt",
+      });
+    } else run.delivery.message.ack();
+    if (settlement.finished) callbacks.push({ row: run.row, status: settlement.finished });
+  }
+  // Slots are given back once the outcomes are recorded (one KeyGate call per key per wave).
+  await Promise.all([
+    releaseLeases(deps.gates, release, deps.log),
+    sendWaits(deps.queue, nextAttempts, deps.log),
+    enqueueCallbacks(deps.queue, callbacks, deps.log),
+  ]);
+}
