@@ -236,6 +236,10 @@ describe("callbacks from the dead-letter queue", () => {
   it("a job the queue gave up on still sends its job.dead callback", async () => {
     const { key, tenant } = await newTenant("cbdlq");
     const job = await enqueue(key, { type: "test-echo", delaySeconds: 3600, callbackUrl: CLOSED_PORT_URL });
+    // Its attempts are used up: the DLQ consumer re-queues a job that has some left, and marks this one dead.
+    await env.DB.prepare("UPDATE jobs SET attempts = max_attempts WHERE tenant_id = ? AND id = ?")
+      .bind(tenant, job.id)
+      .run();
     const batch = dlqBatch([{ tenant, id: job.id }]);
     const ctx = createExecutionContext();
     await worker.queue(batch, env, ctx);

@@ -29,8 +29,8 @@ export function DeadPage(props: {
           <form method="post" action="/dashboard/dead/retry-all" class="actions">
             <CsrfField session={session} />
             <input type="hidden" name="type" value={filter.type ?? ""} />
-            <button type="submit" data-confirm={`Retry up to 100 ${scope}?`}>
-              Retry all {scope} (up to 100)
+            <button type="submit" data-confirm={`Retry up to 1,000 ${scope}?`}>
+              Retry all {scope} (up to 1,000 a click)
             </button>
           </form>
           <form method="post" action="/dashboard/dead/retry">
