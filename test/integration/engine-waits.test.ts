@@ -54,11 +54,12 @@ describe("duplicate deliveries", () => {
     const running = consumeJobs(first.batch, { ...env, JOBS_QUEUE: queue }, registry);
     await new Promise((resolve) => setTimeout(resolve, 100));
     await consumeJobs(second.batch, { ...env, JOBS_QUEUE: queue }, registry);
-    expect(second.answers.get("second")?.kind).toBe("ack");
-    expect(sent.map((m) => m.body)).toEqual([{ tenant, id: job.id }]);
     await running;
 
+    // One run: the second delivery asked for a slot of its own and was deferred (acked, sent again for later).
     expect(runsOf(job.id)).toHaveLength(1);
+    expect(second.answers.get("second")?.kind).toBe("ack");
+    expect(sent.map((m) => m.body)).toEqual([{ tenant, id: job.id }]);
     expect(first.answers.get("first")?.kind).toBe("ack");
     const done = await waitForStatus(key, job.id, ["succeeded"]);
     expect(done.attempts).toBe(1);

@@ -7,22 +7,9 @@ import type { JobMessage } from "../../src/jobs/types";
 import { meterD1 } from "../../src/metering/d1";
 import { tasks } from "../../src/tasks";
 import { newTenant } from "../fixtures/api";
+import { capturingQueue } from "../fixtures/engine-doubles";
 import { testJobs } from "../fixtures/test-jobs";
 import worker from "../fixtures/worker";
-
-/** Keeps the messages instead of sending them, so this test drives the consumer itself on the metered database. */
-function capturingQueue() {
-  const sent: { body: JobMessage }[] = [];
-  const queue = {
-    async send(body: JobMessage) {
-      sent.push({ body });
-    },
-    async sendBatch(messages: Iterable<{ body: JobMessage }>) {
-      for (const m of messages) sent.push({ body: m.body });
-    },
-  };
-  return { queue: queue as unknown as Queue, sent };
-}
 
 const JOBS = 10;
 
@@ -98,5 +85,46 @@ describe("D1 rows written per job (our main cost)", () => {
       .bind(tenant)
       .first<{ n: number }>();
     expect(usage.rowsWritten - (counterRows?.n ?? 0)).toBe(2);
+  });
+
+  it("settles a consumer batch of 100 fast jobs in one wave: 2 D1 round trips, 1 row per job, 1 counter row", async () => {
+    const { key, tenant } = await newTenant("meter-wave");
+    const { queue, sent } = capturingQueue();
+    const enqueued = await worker.fetch(
+      new Request("http://x/v1/jobs/batch", {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        body: JSON.stringify({ jobs: Array.from({ length: 100 }, (_, i) => ({ type: "test-echo", payload: { i } })) }),
+      }),
+      { ...env, JOBS_QUEUE: queue },
+      createExecutionContext(),
+    );
+    expect(enqueued.status).toBe(202);
+    const { d1, usage } = meterD1(env.DB);
+    let roundTrips = 0;
+    const counting = new Proxy(d1, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop, target);
+        if (prop === "batch") roundTrips++;
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const batch = createMessageBatch<JobMessage>(
+      "jobs",
+      sent.map((m, i) => ({ id: `m${i}`, timestamp: Date.now(), attempts: 1, body: m.body })),
+    );
+    const started = Date.now();
+    await consumeJobs(batch, { ...env, DB: counting, JOBS_QUEUE: queue }, createRegistry([...tasks, ...testJobs]));
+    const elapsed = Date.now() - started;
+    expect((await getQueueResult(batch, createExecutionContext())).explicitAcks).toHaveLength(100);
+    const counterRows = await env.DB.prepare("SELECT count(*) AS n FROM metrics_minute WHERE tenant_id = ?")
+      .bind(tenant)
+      .first<{ n: number }>();
+    // One SELECT batch to load, one wave for every outcome and the counter; no claim (nothing ran a second).
+    expect(roundTrips).toBe(2);
+    expect(usage.rowsWritten).toBe(100 + (counterRows?.n ?? 0));
+    expect(counterRows?.n).toBe(1);
+    expect(elapsed).toBeLessThan(1_000);
+    console.info(JSON.stringify({ jobs: 100, roundTrips, rowsWritten: usage.rowsWritten, elapsedMs: elapsed }));
   });
 });
