@@ -1,16 +1,22 @@
-// `npm run bench`: drives real `wrangler dev` instances of Edge Jobs and of a bare baseline Worker in one
-// process and prints one JSON summary — enqueue and pipeline ratios, and billable operations per job.
+// `npm run bench`: drives real `wrangler dev` instances of Edge Jobs, the recording floor and a bare baseline
+// Worker in one process and prints one JSON summary — throughput and Worker CPU ratios, billable operations per job.
 import { cpus, totalmem } from "node:os";
+import { join } from "node:path";
 import autocannon from "autocannon";
 import { countJobs, type DevServer, startDev } from "../test/e2e/harness.ts";
 import { startLocalServer } from "../test/e2e/local-server.ts";
 import { type Counts, priceOf } from "./cost-model.ts";
+import { type CpuSummary, connectProfiler, type Profiler } from "./cpu-profile.ts";
 import { summarizeLogs } from "./log-counts.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
 
 const ENQUEUE_SECONDS = Number(process.env.BENCH_ENQUEUE_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const PIPELINE_JOBS = Number(process.env.BENCH_PIPELINE_JOBS ?? 10_000);
 const COST_JOBS = Number(process.env.BENCH_COST_JOBS ?? 200);
+const PROFILE_JOBS = Number(process.env.BENCH_PROFILE_JOBS ?? 2_000);
+const BATCH_ROUNDS = 3;
 
 type Load = { requestsPerSecond: number; p50Ms: number; p99Ms: number; non2xx: number };
 
@@ -41,8 +47,9 @@ async function waitUntil(check: () => Promise<boolean>, timeoutMs: number, what:
   }
 }
 
-/** Sends `total` jobs as batches of 100, a few requests in flight at a time. */
+/** Sends `total` jobs as batches of 100, four requests in flight at a time; answers the seconds it took. */
 async function sendBatches(dev: DevServer, token: string | undefined, total: number, job: (i: number) => unknown) {
+  const started = Date.now();
   const batches = Array.from({ length: Math.ceil(total / 100) }, (_, b) =>
     Array.from({ length: Math.min(100, total - b * 100) }, (_, i) => job(b * 100 + i)),
   );
@@ -55,6 +62,7 @@ async function sendBatches(dev: DevServer, token: string | undefined, total: num
     }
   };
   await Promise.all([worker(), worker(), worker(), worker()]);
+  return (Date.now() - started) / 1000;
 }
 
 async function unfinished(dev: DevServer, token: string): Promise<number> {
@@ -66,6 +74,100 @@ async function unfinished(dev: DevServer, token: string): Promise<number> {
   );
   return counts.reduce((a, b) => a + b, 0);
 }
+
+/** What one system under test needs: how to send it a job, and how to know its pipeline is done. */
+type System = {
+  name: "baseline" | "floor" | "edgeJobs";
+  dev: DevServer;
+  newTenant(name: string): Promise<string | undefined>;
+  job(delaySeconds?: number): unknown;
+  /** Resolves once every job sent to this tenant (or, for the uncounted Workers, `expected` more) is done. */
+  doneCheck(tenant: string | undefined, expected: number): Promise<() => Promise<boolean>>;
+  /** How many of the tenant's jobs succeeded, where the system records it. */
+  succeeded?(tenant: string | undefined): Promise<number>;
+};
+
+const perSecond = (jobs: number, seconds: number) => Math.round(jobs / seconds);
+const ratio = (a: number, b: number) => Number((a / b).toFixed(2));
+
+/** A module-level counter of consumed messages (the baseline and the floor keep one). */
+async function consumedCheck(dev: DevServer, expected: number) {
+  const consumed = async () => (await dev.call<{ consumed: number }>("GET", "/count")).body.consumed;
+  const target = (await consumed()) + expected;
+  return async () => (await consumed()) >= target;
+}
+
+async function pipelineRun(system: System) {
+  const tenant = await system.newTenant("pipeline");
+  const done = await system.doneCheck(tenant, PIPELINE_JOBS);
+  const started = Date.now();
+  const enqueueSeconds = await sendBatches(system.dev, tenant, PIPELINE_JOBS, () => system.job());
+  await waitUntil(done, 600_000, `the ${system.name} pipeline`);
+  const seconds = (Date.now() - started) / 1000;
+  return {
+    succeeded: (await system.succeeded?.(tenant)) ?? PIPELINE_JOBS,
+    batchEnqueueJobsPerSecond: perSecond(PIPELINE_JOBS, enqueueSeconds),
+    pipelineJobsPerSecond: perSecond(PIPELINE_JOBS, seconds),
+  };
+}
+
+/**
+ * Worker CPU per job: a profile over PROFILE_JOBS jobs from enqueue to finish. Nothing polls while it
+ * records (a poll would be CPU of its own): it waits twice the pipeline's time, then checks.
+ */
+async function cpuPerJob(system: System, profiler: Profiler, jobsPerSecond: number) {
+  const tenant = await system.newTenant("profile");
+  const done = await system.doneCheck(tenant, PROFILE_JOBS);
+  await profiler.start(200);
+  await sendBatches(system.dev, tenant, PROFILE_JOBS, () => system.job());
+  await sleep((2 * PROFILE_JOBS * 1000) / jobsPerSecond + 2_000);
+  const profile = await profiler.stop(`${system.name}-per-job`);
+  const finished = await done();
+  return { jobs: PROFILE_JOBS, finishedInProfile: finished, perJobMs: profile.cpuMs / PROFILE_JOBS, profile };
+}
+
+/**
+ * One batch enqueue of 100 jobs (due in 2 s, so the consumer stays out of its profile), then the
+ * consumer batch that runs them; the median of a few rounds.
+ */
+async function batchOf100(system: System, profiler: Profiler) {
+  const enqueues: CpuSummary[] = [];
+  const consumers: CpuSummary[] = [];
+  let allFinished = true;
+  for (let round = 0; round < BATCH_ROUNDS; round++) {
+    const tenant = await system.newTenant(`batch-${round}`);
+    const done = await system.doneCheck(tenant, 100);
+    const jobs = Array.from({ length: 100 }, () => system.job(2));
+    await profiler.start(100);
+    const res = await system.dev.call("POST", "/v1/jobs/batch", { token: tenant, body: { jobs } });
+    enqueues.push(await profiler.stop(`${system.name}-batch-enqueue-${round}`));
+    if (res.status !== 202) throw new Error(`batch enqueue answered ${res.status}`);
+    await profiler.start(100);
+    await sleep(5_000); // 2 s delay + the 1 s batch window + the batch itself
+    consumers.push(await profiler.stop(`${system.name}-consumer-batch-${round}`));
+    allFinished &&= await done();
+  }
+  const median = (list: CpuSummary[]) => [...list].sort((a, b) => a.cpuMs - b.cpuMs)[Math.floor(list.length / 2)];
+  const enqueue = median(enqueues) as CpuSummary;
+  const consumer = median(consumers) as CpuSummary;
+  return {
+    allFinished,
+    enqueueMs: enqueue.cpuMs,
+    consumerMs: consumer.cpuMs,
+    enqueueRoundsMs: enqueues.map((p) => p.cpuMs),
+    consumerRoundsMs: consumers.map((p) => p.cpuMs),
+    enqueueProfile: enqueue,
+    consumerProfile: consumer,
+  };
+}
+
+const slim = (p: CpuSummary) => ({
+  cpuMs: p.cpuMs,
+  gcMs: p.gcMs,
+  top: p.top.slice(0, 10),
+  bySource: p.bySource,
+  file: p.file,
+});
 
 async function main() {
   const orderApi = await startLocalServer((req, res) => {
@@ -80,18 +182,44 @@ async function main() {
   });
   // The speed runs: no-op jobs (no ORDER_API_URL, so the shipped examples call nothing) and LOG_LEVEL=warn,
   // since the baseline logs nothing and wrangler dev's log forwarding is slow (measured separately below).
-  const fast = await startDev({ vars: { LOG_LEVEL: "warn" } });
-  const edge = await startDev({ vars: { ORDER_API_URL: orderApi.url } });
-  const baseline = await startDev({ config: ["bench/baseline/wrangler.toml"] });
+  // Both run as production does: without the dev-only limits harness (it checks every statement).
+  const fast = await startDev({ vars: { LOG_LEVEL: "warn", ENFORCE_PLATFORM_LIMITS: "" } });
+  const edge = await startDev({ vars: { ORDER_API_URL: orderApi.url, ENFORCE_PLATFORM_LIMITS: "" } });
+  const baseline = await startDev({ config: ["bench/baseline/wrangler.toml"], migrate: [] });
+  const floorConfig = "bench/floor/wrangler.toml";
+  const floor = await startDev({ config: [floorConfig], migrate: [{ binding: "DB", config: floorConfig }] });
+  const edgeProfiler = await connectProfiler(fast.inspectorPort, ROOT);
+  const floorProfiler = await connectProfiler(floor.inspectorPort, join(ROOT, "bench/floor"));
   try {
+    const uncounted = (name: "baseline" | "floor", dev: DevServer): System => ({
+      name,
+      dev,
+      newTenant: async () => undefined,
+      job: (delaySeconds) => ({ type: "noop", delaySeconds }),
+      doneCheck: (_tenant, expected) => consumedCheck(dev, expected),
+    });
+    const systems = {
+      baseline: uncounted("baseline", baseline),
+      floor: uncounted("floor", floor),
+      edgeJobs: {
+        name: "edgeJobs",
+        dev: fast,
+        newTenant: (name) => fast.newKey(`bench-${name}`),
+        job: (delaySeconds) => ({ type: "cleanup-expired-sessions", payload: {}, delaySeconds }),
+        doneCheck: async (tenant) => async () => (await unfinished(fast, tenant as string)) === 0,
+        succeeded: (tenant) => countJobs(fast, tenant as string, "succeeded"),
+      } satisfies System,
+    };
     const key = await fast.newKey("bench");
     const jobBody = JSON.stringify({ type: "send-order-confirmation", payload: { orderId: "o-1" } });
 
-    // 1. Enqueue, interleaved (baseline, edge, edge, baseline) so drift on the machine hits both alike.
-    const b1 = await load(`${baseline.url}/v1/jobs`, {}, jobBody);
-    const e1 = await load(`${fast.url}/v1/jobs`, { authorization: `Bearer ${key}` }, jobBody);
-    const e2 = await load(`${fast.url}/v1/jobs`, { authorization: `Bearer ${key}` }, jobBody);
-    const b2 = await load(`${baseline.url}/v1/jobs`, {}, jobBody);
+    // 1. Single enqueue, interleaved (floor, edge, edge, floor) so drift on the machine hits both alike.
+    const auth = { authorization: `Bearer ${key}` };
+    const f1 = await load(`${floor.url}/v1/jobs`, {}, jobBody);
+    const e1 = await load(`${fast.url}/v1/jobs`, auth, jobBody);
+    const e2 = await load(`${fast.url}/v1/jobs`, auth, jobBody);
+    const f2 = await load(`${floor.url}/v1/jobs`, {}, jobBody);
+    const bare = await load(`${baseline.url}/v1/jobs`, {}, jobBody);
     const infoKey = await edge.newKey("bench-info");
     const withInfoLogs = await load(`${edge.url}/v1/jobs`, { authorization: `Bearer ${infoKey}` }, jobBody);
     const avg = (a: Load, b: Load): Load => ({
@@ -100,73 +228,26 @@ async function main() {
       p99Ms: (a.p99Ms + b.p99Ms) / 2,
       non2xx: a.non2xx + b.non2xx,
     });
-    const enqueue = { baseline: avg(b1, b2), edgeJobs: avg(e1, e2), edgeJobsWithInfoLogs: withInfoLogs };
+    const single = { floor: avg(f1, f2), edgeJobs: avg(e1, e2), baseline: bare, edgeJobsWithInfoLogs: withInfoLogs };
     await waitUntil(async () => (await unfinished(fast, key)) === 0, 300_000, "the enqueue load to drain");
     await waitUntil(async () => (await unfinished(edge, infoKey)) === 0, 300_000, "the info-log load to drain");
+    await sleep(3_000); // the floor's and the baseline's consumers drain theirs
 
     // 2. Pipeline: 10,000 no-op jobs through the batch API until every one is finished.
-    const pipeKey = await fast.newKey("pipeline");
-    let started = Date.now();
-    await sendBatches(baseline, undefined, PIPELINE_JOBS, () => ({ type: "noop" }));
-    await waitUntil(
-      async () => (await baseline.call<{ consumed: number }>("GET", "/count")).body.consumed >= PIPELINE_JOBS,
-      600_000,
-      "the baseline pipeline",
-    );
-    const baselineSeconds = (Date.now() - started) / 1000;
-    started = Date.now();
-    await sendBatches(fast, pipeKey, PIPELINE_JOBS, () => ({ type: "cleanup-expired-sessions", payload: {} }));
-    await waitUntil(async () => (await unfinished(fast, pipeKey)) === 0, 600_000, "the Edge Jobs pipeline");
-    const edgeSeconds = (Date.now() - started) / 1000;
-    const succeeded = await countJobs(fast, pipeKey, "succeeded");
-    const pipeline = {
-      jobs: PIPELINE_JOBS,
-      succeeded,
-      baselineJobsPerSecond: Math.round(PIPELINE_JOBS / baselineSeconds),
-      edgeJobsPerSecond: Math.round(PIPELINE_JOBS / edgeSeconds),
+    const runs = {
+      baseline: await pipelineRun(systems.baseline),
+      floor: await pipelineRun(systems.floor),
+      edgeJobs: await pipelineRun(systems.edgeJobs),
     };
 
-    // 3. Cost: each scenario alone, its operations read off the Worker's own logs.
-    const scenarios: Record<string, (i: number) => Record<string, unknown>> = {
-      plain: (i) => ({ type: "send-order-confirmation", payload: { orderId: `p-${i}` } }),
-      idempotencyKey: (i) => ({
-        type: "send-order-confirmation",
-        payload: { orderId: `k-${i}` },
-        idempotencyKey: `order-k-${i}`,
-      }),
-      flowControlled: (i) => ({
-        type: "send-order-confirmation",
-        payload: { orderId: `f-${i}` },
-        flow: { key: "warehouse", rate: { limit: 10_000, periodSeconds: 1 } },
-      }),
-      failsOnceThenSucceeds: (i) => ({
-        type: "sync-order-side-effects",
-        payload: { orderId: `fail-once-${i}` },
-        backoff: { type: "fixed", delaySeconds: 1 },
-      }),
-      httpWithCallback: (i) => ({
-        type: "http",
-        payload: { url: `${orderApi.url}/hook/${i}`, body: { i } },
-        callbackUrl: `${orderApi.url}/callback`,
-        // Its own flow: the default per-host limit (10 at once) would defer most of a 200-job burst.
-        flow: { key: "bench-hooks", concurrency: 200 },
-      }),
-    };
-    const cost: Record<string, Counts & { dollarsPerMillion: number; vsQstash: number }> = {};
-    for (const [name, job] of Object.entries(scenarios)) {
-      const tenantKey = await edge.newKey(`cost-${name.toLowerCase()}`);
-      await sleep(1_500);
-      const from = edge.output().length;
-      for (let i = 0; i < COST_JOBS; i++) {
-        const res = await edge.call("POST", "/v1/jobs", { token: tenantKey, body: job(i) });
-        if (res.status !== 202) throw new Error(`${name}: enqueue answered ${res.status}: ${JSON.stringify(res.body)}`);
-      }
-      await waitUntil(async () => (await unfinished(edge, tenantKey)) === 0, 300_000, `the ${name} jobs`);
-      await sleep(3_000); // callbacks and the last invocation lines
-      const counts = summarizeLogs(edge.output().slice(from), COST_JOBS);
-      const dollars = priceOf(counts);
-      cost[name] = { ...counts, dollarsPerMillion: dollars, vsQstash: Number((dollars / 10).toFixed(2)) };
-    }
+    // 3. Worker CPU from V8 profiles: per job over a pipeline, and one batch of 100 each way.
+    const floorCpu = await cpuPerJob(systems.floor, floorProfiler, runs.floor.pipelineJobsPerSecond);
+    const edgeCpu = await cpuPerJob(systems.edgeJobs, edgeProfiler, runs.edgeJobs.pipelineJobsPerSecond);
+    const floorBatch = await batchOf100(systems.floor, floorProfiler);
+    const edgeBatch = await batchOf100(systems.edgeJobs, edgeProfiler);
+
+    // 4. Cost: each scenario alone, its operations read off the Worker's own logs.
+    const cost = await costScenarios(edge, orderApi.url);
 
     const summary = {
       machine: {
@@ -179,28 +260,119 @@ async function main() {
         enqueueSeconds: ENQUEUE_SECONDS,
         connections: CONNECTIONS,
         pipelineJobs: PIPELINE_JOBS,
+        profileJobs: PROFILE_JOBS,
         costJobs: COST_JOBS,
+        logLevel: "warn",
       },
-      enqueue: {
-        ...enqueue,
-        ratio: Number((enqueue.edgeJobs.requestsPerSecond / enqueue.baseline.requestsPerSecond).toFixed(2)),
+      singleEnqueue: {
+        ...single,
+        ratio: ratio(single.edgeJobs.requestsPerSecond, single.floor.requestsPerSecond),
+        target: 0.9,
+      },
+      batchEnqueue: {
+        jobsPerSecond: {
+          baseline: runs.baseline.batchEnqueueJobsPerSecond,
+          floor: runs.floor.batchEnqueueJobsPerSecond,
+          edgeJobs: runs.edgeJobs.batchEnqueueJobsPerSecond,
+        },
+        ratio: ratio(runs.edgeJobs.batchEnqueueJobsPerSecond, runs.floor.batchEnqueueJobsPerSecond),
         target: 0.8,
       },
       pipeline: {
-        ...pipeline,
-        ratio: Number((pipeline.edgeJobsPerSecond / pipeline.baselineJobsPerSecond).toFixed(2)),
-        target: 0.7,
+        jobs: PIPELINE_JOBS,
+        edgeJobsSucceeded: runs.edgeJobs.succeeded,
+        jobsPerSecond: {
+          baseline: runs.baseline.pipelineJobsPerSecond,
+          floor: runs.floor.pipelineJobsPerSecond,
+          edgeJobs: runs.edgeJobs.pipelineJobsPerSecond,
+        },
+        ratio: ratio(runs.edgeJobs.pipelineJobsPerSecond, runs.floor.pipelineJobsPerSecond),
+        target: 0.8,
+      },
+      workerCpu: {
+        perJobMs: { floor: round3(floorCpu.perJobMs), edgeJobs: round3(edgeCpu.perJobMs) },
+        ratio: ratio(edgeCpu.perJobMs, floorCpu.perJobMs),
+        target: 2,
+        finishedInProfile: { floor: floorCpu.finishedInProfile, edgeJobs: edgeCpu.finishedInProfile },
+        batchEnqueue100Ms: {
+          floor: floorBatch.enqueueMs,
+          edgeJobs: edgeBatch.enqueueMs,
+          rounds: edgeBatch.enqueueRoundsMs,
+        },
+        consumerBatch100Ms: {
+          floor: floorBatch.consumerMs,
+          edgeJobs: edgeBatch.consumerMs,
+          rounds: edgeBatch.consumerRoundsMs,
+          allFinished: edgeBatch.allFinished && floorBatch.allFinished,
+        },
+        targetMs: 10,
+        profiles: {
+          edgeJobsPerJob: slim(edgeCpu.profile),
+          floorPerJob: slim(floorCpu.profile),
+          edgeJobsBatchEnqueue: slim(edgeBatch.enqueueProfile),
+          edgeJobsConsumerBatch: slim(edgeBatch.consumerProfile),
+        },
       },
       cost,
       qstashDollarsPerMillion: 10,
     };
     console.log(JSON.stringify(summary, null, 2));
   } finally {
+    edgeProfiler.close();
+    floorProfiler.close();
     await fast.stop();
     await edge.stop();
     await baseline.stop();
+    await floor.stop();
     await orderApi.close();
   }
+}
+
+const round3 = (n: number) => Math.round(n * 1000) / 1000;
+
+/** Each cost scenario alone on the info-logging Worker, its operations read off that Worker's own logs. */
+async function costScenarios(edge: DevServer, orderApiUrl: string) {
+  const scenarios: Record<string, (i: number) => Record<string, unknown>> = {
+    plain: (i) => ({ type: "send-order-confirmation", payload: { orderId: `p-${i}` } }),
+    idempotencyKey: (i) => ({
+      type: "send-order-confirmation",
+      payload: { orderId: `k-${i}` },
+      idempotencyKey: `order-k-${i}`,
+    }),
+    flowControlled: (i) => ({
+      type: "send-order-confirmation",
+      payload: { orderId: `f-${i}` },
+      flow: { key: "warehouse", rate: { limit: 10_000, periodSeconds: 1 } },
+    }),
+    failsOnceThenSucceeds: (i) => ({
+      type: "sync-order-side-effects",
+      payload: { orderId: `fail-once-${i}` },
+      backoff: { type: "fixed", delaySeconds: 1 },
+    }),
+    httpWithCallback: (i) => ({
+      type: "http",
+      payload: { url: `${orderApiUrl}/hook/${i}`, body: { i } },
+      callbackUrl: `${orderApiUrl}/callback`,
+      // Its own flow: the default per-host limit (10 at once) would defer most of a 200-job burst.
+      flow: { key: "bench-hooks", concurrency: 200 },
+    }),
+  };
+  const cost: Record<string, Counts & { dollarsPerMillion: number; vsQstash: number }> = {};
+  for (const [name, job] of Object.entries(scenarios)) {
+    const tenantKey = await edge.newKey(`cost-${name.toLowerCase()}`);
+    await sleep(1_500);
+    const from = edge.output().length;
+    for (let i = 0; i < COST_JOBS; i++) {
+      const res = await edge.call("POST", "/v1/jobs", { token: tenantKey, body: job(i) });
+      if (res.status !== 202) throw new Error(`${name}: enqueue answered ${res.status}: ${JSON.stringify(res.body)}`);
+    }
+    await waitUntil(async () => (await unfinished(edge, tenantKey)) === 0, 300_000, `the ${name} jobs`);
+    await sleep(3_000); // callbacks and the last invocation lines
+    const counts = summarizeLogs(edge.output().slice(from), COST_JOBS);
+    const dollars = priceOf(counts);
+    cost[name] = { ...counts, dollarsPerMillion: dollars, vsQstash: Number((dollars / 10).toFixed(2)) };
+  }
+  return cost;
 }
 
 await main();
