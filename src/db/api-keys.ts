@@ -2,13 +2,16 @@
 import { desc, eq } from "drizzle-orm";
 import type { Db } from "./client";
 import { type ApiKeyRow, apiKeys } from "./schema";
+import { recordTenantStatements, rememberTenant } from "./tenants";
 
 export async function findKeyByHash(db: Db, keyHash: string): Promise<ApiKeyRow | undefined> {
   return db.select().from(apiKeys).where(eq(apiKeys.keyHash, keyHash)).get();
 }
 
+/** The key and, the first time this isolate sees its tenant, the tenants row (so a keyed tenant is swept before its first job). */
 export async function insertKey(db: Db, row: ApiKeyRow): Promise<void> {
-  await db.insert(apiKeys).values(row).run();
+  await db.batch([db.insert(apiKeys).values(row), ...recordTenantStatements(db, row.tenantId, row.createdAt)]);
+  rememberTenant(row.tenantId);
 }
 
 export async function listKeys(db: Db): Promise<ApiKeyRow[]> {
@@ -18,10 +21,4 @@ export async function listKeys(db: Db): Promise<ApiKeyRow[]> {
 export async function deleteKey(db: Db, id: string): Promise<boolean> {
   const deleted = await db.delete(apiKeys).where(eq(apiKeys.id, id)).returning({ id: apiKeys.id });
   return deleted.length > 0;
-}
-
-/** Every tenant that has a key: the tick's per-tenant sweeps walk this small list. */
-export async function listTenants(db: Db): Promise<string[]> {
-  const rows = await db.selectDistinct({ tenantId: apiKeys.tenantId }).from(apiKeys);
-  return rows.map((r) => r.tenantId);
 }

@@ -1,12 +1,7 @@
-// Bulk job statements for the tick: release due delayed jobs, mark rescued ones, prune by retention.
-import { and, eq, inArray, lt, or, sql } from "drizzle-orm";
-import { idFloor } from "../jobs/ids";
+// Bulk job statements for the tick: release due delayed jobs, mark rescued ones (pruning: tenant-sweeps.ts).
+import { and, eq, sql } from "drizzle-orm";
 import type { Db } from "./client";
-import type { Statement } from "./jobs";
 import { type JobRow, jobs } from "./schema";
-
-/** D1 allows 100 bound parameters per statement; the update binds 7 besides the ids. */
-const IDS_PER_STATEMENT = 90;
 
 export type ReleasedJob = Pick<JobRow, "tenantId" | "id" | "runAt">;
 
@@ -28,57 +23,21 @@ export async function releaseDueScheduled(db: Db, until: number, limit: number, 
     .returning({ tenantId: jobs.tenantId, id: jobs.id, runAt: jobs.runAt });
 }
 
-/**
- * Re-sent rows get a new runAt (so the next tick gives their message another grace period) and are
- * watched through the outbox index. One statement per tenant per 90 ids, not one per row.
- */
-export function markResentStatements(db: Db, rows: Pick<JobRow, "tenantId" | "id">[], now: number): Statement[] {
-  const byTenant = new Map<string, string[]>();
-  for (const row of rows) byTenant.set(row.tenantId, [...(byTenant.get(row.tenantId) ?? []), row.id]);
-  const statements: Statement[] = [];
-  for (const [tenant, ids] of byTenant) {
-    for (let i = 0; i < ids.length; i += IDS_PER_STATEMENT) {
-      statements.push(
-        db
-          .update(jobs)
-          .set({ runAt: now, updatedAt: now, outbox: 1 })
-          .where(
-            and(
-              eq(jobs.tenantId, tenant),
-              inArray(jobs.id, ids.slice(i, i + IDS_PER_STATEMENT)),
-              inArray(jobs.status, ["queued", "running", "retrying"]),
-            ),
-          )
-          .returning({ tenantId: jobs.tenantId, id: jobs.id }),
-      );
-    }
-  }
-  return statements;
-}
+/** (tenant, id) pairs as one JSON parameter: any number of rows, one statement, one bound parameter. */
+export const keysJson = (rows: Pick<JobRow, "tenantId" | "id">[]) =>
+  JSON.stringify(rows.map((r) => [r.tenantId, r.id]));
+export const KEY_IN =
+  "(tenant_id, id) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?1))";
 
 /**
- * Deletes up to `limit` of a tenant's finished jobs: succeeded or cancelled before `finishedBefore`,
- * dead before `deadBefore`. Ids are time-sortable, so the primary key range `id < idFloor(…)` narrows
- * the scan to rows created before the later cutoff without any extra index.
+ * Re-sent rows get a new runAt (so the next tick gives their message another grace period) and are
+ * watched through the outbox index. One statement for all of them; answers the rows it changed.
  */
-export function pruneStatement(db: Db, tenant: string, finishedBefore: number, deadBefore: number, limit: number) {
-  const createdBefore = idFloor("job", Math.max(finishedBefore, deadBefore));
-  const old = db
-    .select({ id: jobs.id })
-    .from(jobs)
-    .where(
-      and(
-        eq(jobs.tenantId, tenant),
-        lt(jobs.id, createdBefore),
-        or(
-          and(inArray(jobs.status, ["succeeded", "cancelled"]), lt(jobs.finishedAt, finishedBefore)),
-          and(eq(jobs.status, "dead"), lt(jobs.finishedAt, deadBefore)),
-        ),
-      ),
+export const markResentStatement = (d1: D1Database, rows: Pick<JobRow, "tenantId" | "id">[], now: number) =>
+  d1
+    .prepare(
+      `UPDATE jobs SET run_at = ?2, updated_at = ?2, outbox = 1
+       WHERE ${KEY_IN} AND status IN ('queued', 'running', 'retrying')
+       RETURNING tenant_id AS tenantId, id`,
     )
-    .limit(limit);
-  return db
-    .delete(jobs)
-    .where(and(eq(jobs.tenantId, tenant), inArray(jobs.id, old)))
-    .returning({ id: jobs.id });
-}
+    .bind(keysJson(rows), now);

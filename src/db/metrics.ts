@@ -1,5 +1,5 @@
 // Metrics queries: the per-minute counter upserts, and the cheap reads behind /v1/metrics (indexes and bounded ranges only).
-import { and, eq, gte, lt, sql } from "drizzle-orm";
+import { and, eq, gte, sql } from "drizzle-orm";
 import { idFloor } from "../jobs/ids";
 import { BUCKET_BOUNDS_MS, parseBuckets } from "../metrics/buckets";
 import type { JobState, MinuteRow, StateCount } from "../metrics/snapshot";
@@ -81,7 +81,7 @@ type CountRow = { type: string; state: JobState; count: number; oldest_at: numbe
 
 /**
  * Every state count in one round trip, each from an index or a bounded range, never a scan of
- * the tenant's jobs: dead, retrying and scheduled through their partial indexes (INDEXED BY makes
+ * the tenant's jobs: dead, retrying and scheduled through their tenant-first partial indexes (INDEXED BY makes
  * a plan without the index an error instead of a silent scan); queued and running from the last
  * `windowMs` of ids (the primary key is (tenant, time-sortable id)) plus the outbox-watched older ones.
  */
@@ -120,7 +120,7 @@ export async function readStateCounts(
   const results = await d1.batch<CountRow>([
     byIndex("jobs_dead", "dead"),
     byIndex("jobs_retrying", "retrying"),
-    byIndex("jobs_scheduled_due", "scheduled"),
+    byIndex("jobs_scheduled_tenant", "scheduled"),
     recent,
     watched,
   ]);
@@ -133,10 +133,3 @@ export async function readStateCounts(
     })),
   );
 }
-
-/** Counter rows older than `beforeMinute`: the dashboard and /v1/metrics read the last hour at most. */
-export const pruneCountersStatement = (db: Db, tenant: string, beforeMinute: number) =>
-  db
-    .delete(metricsMinute)
-    .where(and(eq(metricsMinute.tenantId, tenant), lt(metricsMinute.minute, beforeMinute)))
-    .returning({ minute: metricsMinute.minute });

@@ -37,8 +37,10 @@ export const jobs = sqliteTable(
     metadata: text("metadata").notNull(),
     /**
      * 1 when a queued job is watched through the jobs_outbox index (re-queued by hand, released by
-     * the tick, delayed past the rescue window). Fresh jobs stay 0: the tick finds a lost message of
-     * theirs by scanning the last hour of ids instead, so the common path writes no index row.
+     * the tick, delayed past the rescue window, re-created under an old id from its idempotency key),
+     * or a finished job's pending callback is (its job ran long, its delivery waits past the window).
+     * Fresh jobs stay 0: the tick finds a lost message of theirs by scanning each tenant's recent ids
+     * instead, so the common path writes no index row.
      */
     outbox: integer("outbox").notNull().default(0),
     /** JSON array of the attempts that failed or were deferred. */
@@ -54,7 +56,10 @@ export const jobs = sqliteTable(
   (t) => [
     primaryKey({ columns: [t.tenantId, t.id] }),
     index("jobs_scheduled_due").on(t.runAt).where(sql`status = 'scheduled'`),
-    index("jobs_outbox").on(t.runAt).where(sql`outbox = 1 AND status IN ('queued', 'running')`),
+    // Tenant first: the tick's rescue joins it per page of tenants, and a tenant's metrics read only its own rows.
+    index("jobs_outbox").on(t.tenantId, t.runAt).where(sql`outbox = 1`),
+    // Only for counts per tenant (metrics); the tick releases due jobs across tenants through jobs_scheduled_due.
+    index("jobs_scheduled_tenant").on(t.tenantId, t.id).where(sql`status = 'scheduled'`),
     index("jobs_retrying").on(t.tenantId, t.id).where(sql`status = 'retrying'`),
     index("jobs_dead").on(t.tenantId, t.type, t.id).where(sql`status = 'dead'`),
   ],
@@ -72,6 +77,21 @@ export const apiKeys = sqliteTable(
   },
   (t) => [uniqueIndex("api_keys_hash").on(t.keyHash), index("api_keys_tenant").on(t.tenantId)],
 );
+
+/** Every tenant that ever had a job or a key: the tick's sweeps walk this table in pages (see sweepCursors). */
+export const tenants = sqliteTable("tenants", {
+  tenantId: text("tenant_id").primaryKey(),
+  createdAt: integer("created_at").notNull(),
+  /** The fresh-id rescue scans this tenant's ids from this id floor on; null: the last hour (tenants backfilled). */
+  rescueFrom: text("rescue_from"),
+});
+
+/** Where each of the tick's tenant sweeps stopped: the next tick's page starts after `after` ('' = the first tenant). */
+export const sweepCursors = sqliteTable("sweep_cursors", {
+  sweep: text("sweep").primaryKey(),
+  after: text("after").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
 
 /** Recurring jobs. Each fire becomes a job whose id is derived from (schedule, fire time), so repeats collapse. */
 export const schedules = sqliteTable(
@@ -162,4 +182,5 @@ export type ScheduleRow = typeof schedules.$inferSelect;
 export type WebhookSecretRow = typeof webhookSecrets.$inferSelect;
 export type MetricsMinuteRow = typeof metricsMinute.$inferSelect;
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
+export type TenantRow = typeof tenants.$inferSelect;
 export type DashboardSessionRow = typeof dashboardSessions.$inferSelect;

@@ -1,13 +1,16 @@
 // Enqueue: validate against the job type, commit the rows to D1, then send their ids to the queue.
 import type { Db } from "../db/client";
-import { insertJob, loadJobs, type NewJob, type Statement } from "../db/jobs";
+import { insertJobs, storedJobRow } from "../db/job-insert";
+import { loadJobs, type NewJob } from "../db/jobs";
 import type { JobRow } from "../db/schema";
+import { recordTenant } from "../db/tenants";
 import type { GateNamespace } from "../gate/gate-client";
 import { claimIdempotencyKeys } from "../gate/idempotency-claims";
 import type { EnqueueInput } from "../http/schemas";
 import type { JobRegistry } from "../jobs/define-job";
 import { newId } from "../jobs/ids";
 import type { Logger } from "../jobs/logger";
+import { needsWatch, RESCUE_WINDOW_MS } from "../jobs/rescue-window";
 import {
   DEFAULT_BACKOFF,
   DEFAULT_MAX_ATTEMPTS,
@@ -21,11 +24,8 @@ import {
 import { refusedTargets } from "../webhooks/enqueue-guard";
 import { PayloadTooLargeError, PayloadValidationError, UnknownJobTypeError } from "./producer-errors";
 
-/**
- * How far back the tick scans fresh ids for lost messages. A job due later than this after its
- * creation is watched through the outbox index instead (see schema.ts).
- */
-export const RESCUE_WINDOW_MS = 60 * 60 * 1000;
+/** How far back the tick scans fresh ids for lost messages; a job due later is watched by index (see schema.ts). */
+export { RESCUE_WINDOW_MS } from "../jobs/rescue-window";
 
 export type EnqueueContext = {
   db: Db;
@@ -40,7 +40,9 @@ export type EnqueueContext = {
   gates?: GateNamespace;
 };
 
-const byteLength = (text: string) => new TextEncoder().encode(text).byteLength;
+/** UTF-8 takes at most 3 bytes per UTF-16 unit, so most payloads pass without being encoded at all. */
+const overLimit = (text: string, limit: number) =>
+  text.length * 3 > limit && new TextEncoder().encode(text).byteLength > limit;
 
 /** Turns one validated request item into the row to insert. Throws the producer errors on refusal. */
 export function buildJobRow(input: EnqueueInput, ctx: EnqueueContext, path = ""): NewJob {
@@ -49,7 +51,7 @@ export function buildJobRow(input: EnqueueInput, ctx: EnqueueContext, path = "")
 
   const payload = input.payload ?? {};
   const payloadJson = JSON.stringify(payload);
-  if (byteLength(payloadJson) > ctx.payloadLimitBytes) {
+  if (overLimit(payloadJson, ctx.payloadLimitBytes)) {
     throw new PayloadTooLargeError(`payload is larger than ${ctx.payloadLimitBytes} bytes`);
   }
   const parsed = definition.input.safeParse(payload);
@@ -143,8 +145,14 @@ export async function enqueue(inputs: EnqueueInput[], ctx: EnqueueContext): Prom
   const paths = inputs.map((_, i) => (inputs.length > 1 ? `jobs.${i}` : ""));
   const rows = inputs.map((input, i) => buildJobRow(input, ctx, paths[i]));
   await claimKeys(inputs, rows, paths, ctx);
-  const inserts = rows.map((row) => insertJob(ctx.db, row).onConflictDoNothing().returning());
-  const inserted = ((await ctx.db.batch(inserts as unknown as [Statement, ...Statement[]])) as JobRow[][]).flat();
+  // A key bound to an old job id re-creates that id (the job was pruned): too old for the fresh-id rescue, so watched.
+  for (const row of rows) if (row.status === "queued" && needsWatch(row.id, row.runAt)) row.outbox = 1;
+  // Once per isolate per tenant (the tick's sweeps walk the tenants table); the steady state writes nothing here.
+  await recordTenant(ctx.db, ctx.tenant, ctx.now);
+  // The rows as stored are known without reading them back: D1 only says which ids already existed.
+  const stored = rows.map(storedJobRow);
+  const wasCreated = await insertJobs(ctx.db, stored);
+  const inserted = stored.filter((_, i) => wasCreated[i]);
   const created = new Set(inserted.map((row) => row.id));
   const replayedRows = rows.filter((row) => !created.has(row.id));
   const originals = replayedRows.length > 0 ? await loadJobs(ctx.db, replayedRows.map(keyOf)) : [];
@@ -153,13 +161,15 @@ export async function enqueue(inputs: EnqueueInput[], ctx: EnqueueContext): Prom
   const toSend = inserted.filter((row) => row.status === "queued");
   await sendMessages(ctx.queue, toSend, ctx.now, ctx.log);
   const answered = new Set<string>();
-  return rows.map((planned) => {
+  return rows.map((planned, i) => {
     const row = byId.get(planned.id);
     if (!row) throw new Error("an idempotency key points at a job that vanished during the request");
     // The second item naming the same key in one request is a replay of the first.
     const replayed = !created.has(row.id) || answered.has(row.id);
     answered.add(row.id);
-    const fields = { jobId: row.id, type: row.type, status: row.status, ...JSON.parse(row.metadata) };
+    // A created row's metadata is the request's own object; only a replay's must be read back from its row.
+    const metadata = replayed ? JSON.parse(row.metadata) : (inputs[i]?.metadata ?? {});
+    const fields = { jobId: row.id, type: row.type, status: row.status, ...metadata };
     if (replayed) ctx.log.info("idempotent replay", fields);
     else ctx.log.info("job enqueued", fields);
     return { row, replayed };

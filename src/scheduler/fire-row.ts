@@ -3,8 +3,9 @@ import type { NewJob } from "../db/jobs";
 import type { ScheduleRow } from "../db/schema";
 import type { EnqueueInput, ScheduleJobOptions } from "../http/schemas";
 import { newId } from "../jobs/ids";
+import { needsWatch } from "../jobs/rescue-window";
 import { DEFAULT_BACKOFF, DEFAULT_TIMEOUT_SECONDS } from "../jobs/types";
-import { buildJobRow, type EnqueueContext, RESCUE_WINDOW_MS } from "../queue/producer";
+import { buildJobRow, type EnqueueContext } from "../queue/producer";
 import { PayloadTooLargeError, PayloadValidationError, UnknownJobTypeError } from "../queue/producer-errors";
 
 type ScheduleJobFields = Pick<ScheduleRow, "id" | "type" | "payload" | "jobOptions">;
@@ -40,8 +41,8 @@ export async function fireRow(schedule: ScheduleRow, fireTime: number, ctx: Enqu
   const input = { ...scheduleInput(schedule), runAt: new Date(fireTime).toISOString() };
   try {
     const row = buildJobRow(input, ctx);
-    // The outbox rescue scans the last hour of ids; a fire caught up from longer ago is watched by index instead.
-    return { ...row, id, outbox: fireTime < ctx.now - RESCUE_WINDOW_MS / 2 ? 1 : row.outbox };
+    // The outbox rescue scans recent ids; a fire caught up from longer ago is watched by index instead.
+    return { ...row, id, outbox: needsWatch(id, ctx.now) ? 1 : row.outbox };
   } catch (err) {
     if (
       !(

@@ -3,6 +3,7 @@ import type { Db } from "../db/client";
 import type { NewJob, Statement } from "../db/jobs";
 import { advanceScheduleStatement, findDueSchedules } from "../db/schedules";
 import { type JobRow, jobs, type ScheduleRow } from "../db/schema";
+import { recordTenantStatements, rememberTenant } from "../db/tenants";
 import { type CatchUp, type FirePlan, planFires } from "../jobs/cron";
 import type { JobRegistry } from "../jobs/define-job";
 import type { Logger } from "../jobs/logger";
@@ -54,21 +55,24 @@ export async function fireDueSchedules(env: Env, deps: Deps): Promise<FireReport
   const advances = planned.map(({ schedule, plan }) =>
     advanceScheduleStatement(db, schedule, plan.nextRunAt, plan.fires.at(-1)),
   );
+  // A schedule's tenant may have no key and no other job: its first fire records it, for the tick's sweeps.
+  const firingTenants = [...new Set(planned.map(({ schedule }) => schedule.tenantId))];
+  const tenantRows = firingTenants.flatMap((tenant) => recordTenantStatements(db, tenant, now));
   // Jobs and the schedules' new positions commit together: a crash leaves both as they were.
-  const results = await db.batch([...inserts, ...advances] as [Statement, ...Statement[]]);
+  const results = await db.batch([...inserts, ...advances, ...tenantRows] as [Statement, ...Statement[]]);
+  for (const tenant of firingTenants) rememberTenant(tenant);
   // RETURNING answers only rows really inserted: a fire another tick already made sends nothing.
   const inserted = (results.slice(0, inserts.length) as JobRow[][]).flat();
   const toSend = inserted.filter((row) => row.status === "queued");
   const sendFailures = await sendMessages(deps.queue, toSend, now, deps.log);
 
   for (const row of inserted) {
-    deps.log.info("schedule fired", {
+    deps.log.withMetadata(JSON.parse(row.metadata) as Record<string, string>).info("schedule fired", {
       jobId: row.id,
       type: row.type,
       tenant: row.tenantId,
       status: row.status,
       runAt: new Date(row.runAt).toISOString(),
-      ...(JSON.parse(row.metadata) as Record<string, string>),
     });
   }
   return { fired: inserted.length, duplicates: rows.length - inserted.length, sendFailures };

@@ -1,11 +1,12 @@
-// The tick's retention phase: delete finished jobs past their retention, a bounded page per tenant per tick.
-import type { Db } from "../db/client";
-import { pruneStatement } from "../db/job-sweeps";
-import { pruneCountersStatement } from "../db/metrics";
+// The tick's retention phase: delete finished jobs past their retention, a bounded page of tenants per tick.
+import { prunePage } from "../db/tenant-sweeps";
+import { idFloor } from "../jobs/ids";
 import { minuteOf } from "../metrics/tally";
 
-/** Rows deleted per tenant per tick: 720,000 a day at one tick a minute, bounded work each time. */
+/** Rows deleted per tenant per visit: with up to PRUNE_TENANT_PAGE tenants, 720,000 a day each at one tick a minute. */
 export const PRUNE_PAGE = 500;
+/** Tenants pruned per tick; past that many tenants each one is visited every ceil(tenants / page) ticks. */
+export const PRUNE_TENANT_PAGE = 100;
 const DAY_MS = 86_400_000;
 /** Per-minute counters are kept a day; nothing reads further back than an hour. */
 const COUNTER_RETENTION_MINUTES = 24 * 60;
@@ -20,18 +21,20 @@ export function retention(env: Env): { finishedDays: number; deadDays: number } 
   return { finishedDays: days(env.RETENTION_DAYS, 7), deadDays: days(env.DEAD_RETENTION_DAYS, 30) };
 }
 
-/** One DELETE of jobs and one of old counters per tenant, all in one D1 batch. Answers how many jobs were deleted. */
-export async function pruneFinished(db: Db, env: Env, tenants: string[], now: number): Promise<number> {
-  if (tenants.length === 0) return 0;
+/**
+ * One page of tenants per tick (cursor in D1): up to PRUNE_PAGE finished jobs per tenant past retention
+ * and the page's old counter rows, three statements whatever the tenant count. Answers how many jobs were deleted.
+ */
+export async function pruneFinished(d1: D1Database, env: Env, now: number): Promise<number> {
   const { finishedDays, deadDays } = retention(env);
-  const statements = tenants.map((tenant) =>
-    pruneStatement(db, tenant, now - finishedDays * DAY_MS, now - deadDays * DAY_MS, PRUNE_PAGE),
-  );
-  const counters = tenants.map((tenant) =>
-    pruneCountersStatement(db, tenant, minuteOf(now) - COUNTER_RETENTION_MINUTES),
-  );
-  const [first, ...rest] = statements;
-  if (!first) return 0;
-  const results = await db.batch([first, ...rest, ...counters]);
-  return results.slice(0, statements.length).reduce((sum, deleted) => sum + deleted.length, 0);
+  const finishedBefore = now - finishedDays * DAY_MS;
+  const deadBefore = now - deadDays * DAY_MS;
+  return prunePage(d1, idFloor("job", Math.max(finishedBefore, deadBefore)), {
+    pageSize: PRUNE_TENANT_PAGE,
+    finishedBefore,
+    deadBefore,
+    perTenant: PRUNE_PAGE,
+    countersBefore: minuteOf(now) - COUNTER_RETENTION_MINUTES,
+    now,
+  });
 }

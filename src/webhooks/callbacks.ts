@@ -7,6 +7,7 @@ import { describeError } from "../jobs/errors";
 import { newId } from "../jobs/ids";
 import type { Logger } from "../jobs/logger";
 import { log as rootLog } from "../jobs/logger";
+import { needsWatch } from "../jobs/rescue-window";
 import {
   afterAttempt,
   CALLBACK_TIMEOUT_SECONDS,
@@ -149,7 +150,14 @@ async function deliver(messages: readonly Message<unknown>[], env: Env, deps: De
   if (outcomes.length === 0) return;
   try {
     const writes: Statement[] = outcomes.map((o) =>
-      saveCallbackStateStatement(db, o.row.tenantId, o.row.id, o.state.webhookId, JSON.stringify(o.state)),
+      saveCallbackStateStatement(
+        db,
+        o.row.tenantId,
+        o.row.id,
+        o.state.webhookId,
+        JSON.stringify(o.state),
+        o.state.status === "pending" && needsWatch(o.row.id, Date.parse(o.state.nextAttemptAt ?? "") || now),
+      ),
     );
     await db.batch(writes as [Statement, ...Statement[]]);
   } catch (err) {
