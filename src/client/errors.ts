@@ -9,6 +9,7 @@ const CODE_BY_STATUS: Record<number, ErrorCode> = {
   404: "not_found",
   409: "conflict",
   413: "payload_too_large",
+  415: "unsupported_media_type",
   422: "unknown_job_type",
   429: "rate_limited",
 };

@@ -1623,6 +1623,7 @@ export interface components {
           | "conflict"
           | "idempotency_conflict"
           | "payload_too_large"
+          | "unsupported_media_type"
           | "unknown_job_type"
           | "rate_limited"
           | "internal";

@@ -20,6 +20,7 @@ export const ERROR_CODES = [
   "conflict",
   "idempotency_conflict",
   "payload_too_large",
+  "unsupported_media_type",
   "unknown_job_type",
   "rate_limited",
   "internal",
@@ -37,6 +38,8 @@ const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   conflict: 409,
   idempotency_conflict: 409,
   payload_too_large: 413,
+  // An addition to the contract's list: a JSON route given a body that is not sent as application/json.
+  unsupported_media_type: 415,
   unknown_job_type: 422,
   rate_limited: 429,
   internal: 500,
@@ -77,6 +80,10 @@ export function toApiError(err: unknown): ApiError {
   if (err instanceof IdempotencyConflictError) return new ApiError("idempotency_conflict", err.message);
   if (err instanceof HTTPException) {
     if (err.status === 413) return new ApiError("payload_too_large", "request body too large");
+    // The route validator's media-type gate: a body with another Content-Type, or with none.
+    if (err.status === 415) {
+      return new ApiError("unsupported_media_type", "send the body as JSON with Content-Type: application/json");
+    }
     if (err.status === 401) return new ApiError("unauthorized", err.message || "unauthorized");
     // Hono raises 400 for bodies that are not JSON; anything else it raises is a bad request too.
     return new ApiError("invalid_request", err.message || "invalid request");

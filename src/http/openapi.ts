@@ -19,6 +19,7 @@ const ERROR_DESCRIPTIONS = {
   404: "not_found",
   409: "conflict or idempotency_conflict",
   413: "payload_too_large",
+  415: "unsupported_media_type: a JSON body sent without Content-Type: application/json",
   422: "unknown_job_type",
   429: "rate_limited",
 } as const;

@@ -254,6 +254,59 @@ describe("every route validates its input and its caller", () => {
     expect(headerTooLong.status).toBe(400);
   });
 
+  it("answers 415 naming application/json for a JSON body sent with another Content-Type or none, writing nothing", async () => {
+    const { key } = await newTenant();
+    const schedule = await call<{ id: string }>("POST", "/v1/schedules", {
+      token: key,
+      body: { name: "media", cron: "0 3 * * *", type: "test-echo" },
+    });
+    expect(schedule.status).toBe(201);
+    const before = await countRows();
+    const routes: [string, string, string][] = [
+      ["POST", "/v1/jobs", JSON.stringify({ type: "test-echo" })],
+      ["POST", "/v1/jobs/batch", JSON.stringify({ jobs: [{ type: "test-echo" }] })],
+      ["POST", "/v1/dead/retry", "{}"],
+      ["POST", "/v1/schedules", JSON.stringify({ name: "m2", cron: "0 3 * * *", type: "test-echo" })],
+      ["PATCH", `/v1/schedules/${schedule.body.id}`, JSON.stringify({ enabled: false })],
+    ];
+    for (const [method, path, rawBody] of routes) {
+      const mediaTypes: Record<string, string>[] = [
+        {},
+        { "content-type": "text/plain" },
+        { "content-type": "application/x-www-form-urlencoded" },
+      ];
+      for (const headers of mediaTypes) {
+        const res = await call<ErrorBody>(method, path, { token: key, rawBody, headers });
+        const where = `${method} ${path} ${JSON.stringify(headers)}`;
+        expect(res.status, where).toBe(415);
+        expect(res.body.error.code, where).toBe("unsupported_media_type");
+        expect(res.body.error.message, where).toContain("application/json");
+      }
+    }
+    const admin = await call<ErrorBody>("POST", "/v1/keys", {
+      token: ADMIN_TOKEN,
+      rawBody: JSON.stringify({ tenant: "media", name: "x" }),
+      headers: { "content-type": "text/plain" },
+    });
+    expect(admin.status).toBe(415);
+    expect(await countRows()).toEqual(before);
+    // A route whose body is optional still takes none at all.
+    expect((await call("POST", "/v1/dead/retry", { token: key })).status).toBe(200);
+    // JSON with a charset parameter is JSON.
+    const withCharset = await call("POST", "/v1/jobs", {
+      token: key,
+      rawBody: JSON.stringify({ type: "test-echo", delaySeconds: 3600 }),
+      headers: { "content-type": "application/json; charset=utf-8" },
+    });
+    expect(withCharset.status).toBe(202);
+  });
+
+  it("/docs keeps the space before /v1/* in its sentence on auth", async () => {
+    const docs = await call<string>("GET", "/docs");
+    expect(docs.status).toBe(200);
+    expect(docs.body).toContain("Every <code>/v1/*</code> route takes");
+  });
+
   it("answers unknown routes with the contract's 404 shape", async () => {
     const res = await call<ErrorBody>("GET", "/v2/nothing");
     expect(res.status).toBe(404);

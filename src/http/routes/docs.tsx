@@ -23,7 +23,7 @@ code{background:#f3f3f3;padding:.1rem .3rem;border-radius:3px}td{padding:.25rem 
         <body>
           <h1>Edge Jobs API</h1>
           <p>
-            The machine-readable document is at <a href="/openapi.json">/openapi.json</a> (OpenAPI 3.1). Every
+            The machine-readable document is at <a href="/openapi.json">/openapi.json</a> (OpenAPI 3.1). Every{" "}
             <code>/v1/*</code> route takes <code>Authorization: Bearer &lt;api key&gt;</code>.
           </p>
           <table>
