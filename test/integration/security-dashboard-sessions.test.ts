@@ -1,7 +1,10 @@
 // Dashboard sessions: the cookie holds a random id (stored hashed, with an expiry), never the key; sign-out and key revocation end it.
+import { createExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { meterD1 } from "../../src/metering/d1";
 import { ADMIN_TOKEN, call, enqueue, newTenant } from "../fixtures/api";
+import worker from "../fixtures/worker";
 
 const ORIGIN = "http://edge-jobs.test";
 type SessionRow = { id_hash: string; tenant_id: string; key_id: string; created_at: number; expires_at: number };
@@ -135,6 +138,31 @@ describe("dashboard sessions", () => {
     // Signing in again drops the expired row.
     await signIn(old.key);
     expect(await sessionsOf(old.keyId)).toHaveLength(1);
+  });
+
+  it("costs: a sign-in writes the session row and its index entries; a page view writes nothing", async () => {
+    const { key } = await newTenant("dash");
+    const metered = async (request: Request) => {
+      const { d1, usage } = meterD1(env.DB);
+      const res = await worker.fetch(request, { ...env, DB: d1 }, createExecutionContext());
+      await res.arrayBuffer();
+      return { res, usage };
+    };
+    const login = await metered(
+      new Request(`${ORIGIN}/dashboard/login`, {
+        method: "POST",
+        headers: { origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ key }),
+        redirect: "manual",
+      }),
+    );
+    expect(login.res.status).toBe(303);
+    expect(login.usage.rowsWritten).toBe(3);
+    const cookie = (login.res.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+    const view = await metered(new Request(`${ORIGIN}/dashboard/jobs`, { headers: { cookie } }));
+    expect(view.res.status).toBe(200);
+    expect(view.usage.rowsWritten).toBe(0);
+    console.info(JSON.stringify({ signInRowsWritten: login.usage.rowsWritten, pageStatements: view.usage.statements }));
   });
 
   it("the old cookie format (nonce.key) and a session cookie on /v1 authenticate nothing", async () => {
