@@ -1,7 +1,6 @@
 // Job queries and transitions: the only place that knows how jobs are stored.
-import { and, desc, eq, inArray, lt, lte, or, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, lt, or, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
-import { idFloor } from "../jobs/ids";
 import { CANCELLABLE, RETRYABLE_BY_HAND } from "../jobs/state";
 import {
   type AttemptLogEntry,
@@ -186,64 +185,5 @@ export async function loadJobs(db: Db, keys: { tenant: string; id: string }[]): 
 }
 
 // The consumer's hot statements (claim, outcomes, dead letters) are prepared once in ./consumer-statements.ts.
-
-// ---- tick: the outbox rescue and delayed jobs ----
-
-/** Fresh jobs: the last `windowMs` of ids, per tenant, whose message should have been consumed by now. */
-export async function findStrandedFresh(
-  db: Db,
-  tenant: string,
-  now: number,
-  windowMs: number,
-  graceMs: number,
-  limit: number,
-) {
-  return db
-    .select()
-    .from(jobs)
-    .where(
-      and(
-        eq(jobs.tenantId, tenant),
-        sql`${jobs.id} >= ${idFloor("job", now - windowMs)}`,
-        lte(jobs.runAt, now - graceMs),
-        or(
-          eq(jobs.status, "queued"),
-          and(eq(jobs.status, "running"), lt(jobs.leaseUntil, now - graceMs)),
-          // A finished job whose callback message was lost (the process died after the outcome commit).
-          and(
-            inArray(jobs.status, ["succeeded", "dead"]),
-            sql`json_extract(${jobs.callbackState}, '$.status') = 'pending'`,
-            sql`coalesce(json_extract(${jobs.callbackState}, '$.nextAttemptAt'), strftime('%Y-%m-%dT%H:%M:%fZ', ${jobs.finishedAt} / 1000.0, 'unixepoch')) < ${new Date(now - graceMs).toISOString()}`,
-          ),
-        ),
-      ),
-    )
-    .limit(limit);
-}
-
-/** Watched jobs (outbox = 1) and retrying jobs, through their partial indexes. */
-export async function findStrandedWatched(db: Db, now: number, graceMs: number, limit: number) {
-  const cutoff = now - graceMs;
-  const [watched, retrying] = await db.batch([
-    db
-      .select()
-      .from(jobs)
-      .where(
-        and(
-          eq(jobs.outbox, 1),
-          inArray(jobs.status, ["queued", "running"]),
-          lte(jobs.runAt, cutoff),
-          or(eq(jobs.status, "queued"), lt(jobs.leaseUntil, cutoff)),
-        ),
-      )
-      .limit(limit),
-    db
-      .select()
-      .from(jobs)
-      .where(and(eq(jobs.status, "retrying"), lte(jobs.runAt, cutoff)))
-      .limit(limit),
-  ]);
-  return [...watched, ...retrying];
-}
 
 export type { Statement };

@@ -2,13 +2,16 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { openDb } from "../../src/db/client";
-import { insertJob, type NewJob, type Statement } from "../../src/db/jobs";
-import { counterUpsertStatements } from "../../src/db/metrics";
+import { counterUpserts } from "../../src/db/counters";
+import { insertJob, type NewJob } from "../../src/db/jobs";
+import { readStateCounts } from "../../src/db/metrics";
 import { readQueueBacklog } from "../../src/http/routes/metrics";
 import { newId } from "../../src/jobs/ids";
+import { meterD1 } from "../../src/metering/d1";
 import type { TypeMetrics } from "../../src/metrics/snapshot";
 import { createTally, minuteOf } from "../../src/metrics/tally";
 import { call, enqueue, newTenant, waitForStatus } from "../fixtures/api";
+import { type SeedJob, seedJobs } from "../fixtures/seed";
 
 type Metrics = TypeMetrics & { windowMinutes: number; byType: Record<string, TypeMetrics>; queue: unknown };
 
@@ -171,6 +174,42 @@ describe("metrics", () => {
     expect(body.byType["test-echo"]).toMatchObject({ depth: 3, running: 1, retrying: 1 });
   });
 
+  it("read a bounded number of rows for a small tenant beside a large one (tenant-first indexes)", async () => {
+    const now = Date.now();
+    const large = `metrics-large-${now.toString(36)}`;
+    const small = `metrics-small-${now.toString(36)}`;
+    const old = now - 3 * 3600_000;
+    // 20,000 rows of another tenant in every indexed state: scheduled, watched (re-queued old ids), dead, retrying.
+    const states: SeedJob[] = [
+      { tenantId: large, status: "scheduled", createdAt: old, runAt: now + 86_400_000 },
+      { tenantId: large, status: "queued", createdAt: old, runAt: now - 60_000, outbox: 1 },
+      { tenantId: large, status: "dead", createdAt: old, finishedAt: old },
+      { tenantId: large, status: "retrying", createdAt: old, runAt: now + 60_000, attempts: 1 },
+    ];
+    await seedJobs(Array.from({ length: 20_000 }, (_, i) => states[i % 4] as SeedJob));
+    await seedJobs([
+      { tenantId: small, status: "scheduled", createdAt: old, runAt: now + 86_400_000 },
+      { tenantId: small, status: "queued", createdAt: old, runAt: now - 60_000, outbox: 1 },
+      { tenantId: small, status: "dead", createdAt: old, finishedAt: old },
+    ]);
+    const read = async (tenant: string) => {
+      const { d1, usage } = meterD1(env.DB);
+      const counts = await readStateCounts(d1, tenant, { now, windowMs: 3600_000, cap: 100_000 });
+      return { counts, rowsRead: usage.rowsRead };
+    };
+    const smallRead = await read(small);
+    expect(smallRead.counts.map((c) => [c.state, c.count]).sort()).toEqual([
+      ["dead", 1],
+      ["ready", 1],
+      ["scheduled", 1],
+    ]);
+    // Each count reads the small tenant's own index entries (and their rows), never the large tenant's.
+    expect(smallRead.rowsRead).toBeLessThan(20);
+    const largeRead = await read(large);
+    expect(largeRead.counts.find((c) => c.state === "scheduled")?.count).toBe(5_000);
+    expect(largeRead.rowsRead).toBeGreaterThan(20_000);
+  }, 60_000);
+
   it("answer the contract's errors without a tenant key", async () => {
     expect((await call("GET", "/v1/metrics")).status).toBe(401);
     expect((await call("GET", "/metrics")).status).toBe(401);
@@ -204,7 +243,6 @@ describe("the metrics routes' edges", () => {
 
 describe("metrics counters in D1", () => {
   it("add up across batches in one row per (tenant, minute, type), one row written per upsert", async () => {
-    const db = openDb(env.DB);
     const tenant = `counters-${Date.now().toString(36)}`;
     const minute = minuteOf(Date.now());
     const tally = createTally();
@@ -213,9 +251,7 @@ describe("metrics counters in D1", () => {
     tally.deadWithoutAttempt(tenant, "b");
     const written: number[] = [];
     for (let i = 0; i < 2; i++) {
-      const results = (await db.batch(
-        counterUpsertStatements(db, tally.entries(), minute) as [Statement, ...Statement[]],
-      )) as unknown as D1Result[];
+      const results = await env.DB.batch(counterUpserts(env.DB, tally.entries(), minute));
       written.push(...results.map((r) => r.meta.rows_written));
     }
     const rows = await env.DB.prepare(
