@@ -1,5 +1,5 @@
 // Dashboard session queries: a session is stored by the hash of its id, and lives only while its API key does.
-import { and, eq, gt, lte } from "drizzle-orm";
+import { and, eq, gt, inArray, lte } from "drizzle-orm";
 import type { Db } from "./client";
 import { apiKeys, type DashboardSessionRow, dashboardSessions } from "./schema";
 
@@ -39,6 +39,24 @@ export async function deleteSessionsOfKey(db: Db, keyId: string): Promise<number
   const deleted = await db
     .delete(dashboardSessions)
     .where(eq(dashboardSessions.keyId, keyId))
+    .returning({ idHash: dashboardSessions.idHash });
+  return deleted.length;
+}
+
+/**
+ * Deletes up to `limit` expired sessions (for the tick's housekeeping): sessions nobody signs out of
+ * would otherwise stay until their key signs in again. No index on the expiry: the table is small
+ * (one row per sign-in in the last hours), so a bounded scan reads little and every sign-in writes less.
+ */
+export async function pruneExpiredSessions(db: Db, now: number, limit = 500): Promise<number> {
+  const expired = db
+    .select({ idHash: dashboardSessions.idHash })
+    .from(dashboardSessions)
+    .where(lte(dashboardSessions.expiresAt, now))
+    .limit(limit);
+  const deleted = await db
+    .delete(dashboardSessions)
+    .where(inArray(dashboardSessions.idHash, expired))
     .returning({ idHash: dashboardSessions.idHash });
   return deleted.length;
 }

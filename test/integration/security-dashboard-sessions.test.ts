@@ -2,6 +2,8 @@
 import { createExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { openDb } from "../../src/db/client";
+import { pruneExpiredSessions } from "../../src/db/sessions";
 import { meterD1 } from "../../src/metering/d1";
 import { ADMIN_TOKEN, call, enqueue, newTenant } from "../fixtures/api";
 import worker from "../fixtures/worker";
@@ -140,9 +142,26 @@ describe("dashboard sessions", () => {
     expect(await sessionsOf(old.keyId)).toHaveLength(1);
   });
 
+  it("housekeeping prunes expired sessions in bounded steps and keeps live ones", async () => {
+    const { key, keyId } = await newTenant("dash");
+    const live = await signIn(key);
+    const now = Date.now();
+    const insert = env.DB.prepare(
+      "INSERT INTO dashboard_sessions (id_hash, tenant_id, key_id, created_at, expires_at) VALUES (?, 'x', ?, ?, ?)",
+    );
+    await env.DB.batch(
+      Array.from({ length: 7 }, (_, i) => insert.bind(`expired-${keyId}-${i}`, keyId, now - 10_000, now - 1)),
+    );
+    const db = openDb(env.DB);
+    expect(await pruneExpiredSessions(db, now, 5)).toBe(5);
+    expect(await pruneExpiredSessions(db, now, 5)).toBeGreaterThanOrEqual(2);
+    expect(await sessionsOf(keyId)).toHaveLength(1);
+    expect(await signedIn(live.cookie)).toBe(true);
+  });
+
   it("costs: a sign-in writes the session row and its index entries; a page view writes nothing", async () => {
     const { key } = await newTenant("dash");
-    const metered = async (request: Request) => {
+    const metered = async (request: Parameters<typeof worker.fetch>[0]) => {
       const { d1, usage } = meterD1(env.DB);
       const res = await worker.fetch(request, { ...env, DB: d1 }, createExecutionContext());
       await res.arrayBuffer();
