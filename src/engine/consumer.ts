@@ -10,6 +10,7 @@ import {
 import { counterUpserts } from "../db/counters";
 import type { JobRow } from "../db/schema";
 import type { JobRegistry } from "../jobs/define-job";
+import { describeError } from "../jobs/errors";
 import { newId } from "../jobs/ids";
 import { type Logger, log as rootLog } from "../jobs/logger";
 import type { JobError, JobMessage } from "../jobs/types";
@@ -19,7 +20,7 @@ import { deliverCallbacks, enqueueCallbacks, type FinishedJob, isCallbackMessage
 import { commit, type Write } from "./commit";
 import { type Delivery, jobKeyOf, readDeliveries } from "./delivery";
 import { deferralLog, type FlowLease, type GateItem, gateFlows, releaseLeases } from "./gate";
-import { CLAIM_AFTER_MS, EARLY_FAILURE_WAIT_SECONDS, leaseMsFor } from "./limits";
+import { CLAIM_AFTER_MS, EARLY_FAILURE_WAIT_SECONDS, leaseMsFor, WRITE_FAILURE_RETRY_SECONDS } from "./limits";
 import { triage } from "./triage";
 import { sendWaits, type Wait } from "./waits";
 import { type Run, runAndSettle } from "./waves";
@@ -61,10 +62,18 @@ async function consumeJobMessages(
   if (deliveries.length === 0) return;
   const d1 = env.DB;
   const queue = env.JOBS_QUEUE as Queue<JobMessage>;
-  const rows = await loadJobRows(
-    d1,
-    deliveries.map((d) => d.job),
-  );
+  let rows: JobRow[];
+  try {
+    rows = await loadJobRows(
+      d1,
+      deliveries.map((d) => d.job),
+    );
+  } catch (err) {
+    // Nothing is known about these jobs yet: the queue brings every message back (the consumer failed on them).
+    rootLog.error("job rows not loaded; batch retried", { error: describeError(err).message });
+    for (const { message } of deliveries) message.retry({ delaySeconds: WRITE_FAILURE_RETRY_SECONDS });
+    return;
+  }
   const now = deps.now();
 
   // Triage (pure): each delivery with its row.
