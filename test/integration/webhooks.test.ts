@@ -2,10 +2,10 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { consumeJobs } from "../../src/engine/consumer";
 import { createRegistry } from "../../src/jobs/define-job";
 import type { Job } from "../../src/jobs/types";
 import { meterD1 } from "../../src/metering/d1";
-import { consumeJobs } from "../../src/queue/consumer";
 import { tasks } from "../../src/tasks";
 import { ADMIN_TOKEN, call, enqueue, newTenant, waitForStatus } from "../fixtures/api";
 import { REFUSED_TARGETS } from "../fixtures/refused-targets";
