@@ -1,4 +1,5 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { defaultServerConditions } from "vite";
 import { defineConfig } from "vitest/config";
 
 // Two projects: integration tests inside workerd (real Queues, D1, Durable Objects), and end-to-end
@@ -33,6 +34,8 @@ export default defineConfig({
         },
       },
       {
+        // This repo's package exports resolve to src/ under the "edge-jobs-source" condition (no dist/ needed).
+        ssr: { resolve: { conditions: ["edge-jobs-source", ...defaultServerConditions] } },
         test: {
           name: "e2e",
           environment: "node",

@@ -1,4 +1,5 @@
 // The tick's schedule phase: turn due fire times into jobs, exactly one job per (schedule, fire time).
+import { getTableColumns } from "drizzle-orm";
 import type { Db } from "../db/client";
 import type { NewJob, Statement } from "../db/jobs";
 import { advanceScheduleStatement, findDueSchedules } from "../db/schedules";
@@ -15,8 +16,8 @@ import { fireContext, fireRow } from "./fire-row";
 export const SCHEDULE_PAGE = 50;
 /** Jobs one tick may create from schedules, so its D1 batch stays bounded. */
 export const MAX_FIRES_PER_TICK = 200;
-/** A jobs row binds at most 23 parameters: 4 rows per INSERT stay under D1's 100. */
-const ROWS_PER_INSERT = 4;
+/** A multi-row INSERT binds one parameter per column per row: as many rows as stay under D1's 100 (4 today). */
+const ROWS_PER_INSERT = Math.max(1, Math.floor(100 / Object.keys(getTableColumns(jobs)).length));
 
 export type FireReport = { fired: number; duplicates: number; sendFailures: number };
 

@@ -1,5 +1,6 @@
 // The every-minute tick: fire due schedules, release due delayed jobs, re-send lost messages, prune old jobs.
 import { openDb } from "../db/client";
+import { pruneExpiredSessions } from "../db/sessions";
 import type { JobRegistry } from "../jobs/define-job";
 import { describeError } from "../jobs/errors";
 import { log } from "../jobs/logger";
@@ -23,6 +24,7 @@ export type TickReport = {
   released: number;
   rescued: number;
   pruned: number;
+  expiredSessions: number;
   sendFailures: number;
 };
 
@@ -42,6 +44,7 @@ export async function tick(env: Env, now: number, options: TickOptions): Promise
     released: 0,
     rescued: 0,
     pruned: 0,
+    expiredSessions: 0,
     sendFailures: 0,
   };
   const failures: unknown[] = [];
@@ -79,6 +82,10 @@ export async function tick(env: Env, now: number, options: TickOptions): Promise
   });
   await phase("retention", async () => {
     report.pruned = await pruneFinished(env.DB, env, now);
+  });
+  // One bounded DELETE: dashboard sessions nobody signed out of would otherwise linger (they are refused once expired).
+  await phase("expired sessions", async () => {
+    report.expiredSessions = await pruneExpiredSessions(db, now);
   });
 
   if (Object.values(report).some((n) => n > 0)) log.info("tick", { ...report, scheduledTime: now });

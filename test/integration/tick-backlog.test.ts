@@ -49,9 +49,9 @@ async function scalar(sql: string, ...params: unknown[]): Promise<number> {
 
 /**
  * Due schedules, due delayed jobs, the rescue scan (its page of tenants, fresh ids, watched rows, retrying jobs),
- * the rescue floors and cursor, and retention (jobs, counters, cursor): no term per tenant.
+ * the rescue floors and cursor, retention (jobs, counters, cursor) and expired dashboard sessions: no term per tenant.
  */
-const IDLE_TICK_STATEMENTS = 11;
+const IDLE_TICK_STATEMENTS = 12;
 
 describe("a cheap tick under backlog", () => {
   it("runs the same small set of statements when idle, whatever the tenant count, and writes nothing", async () => {
