@@ -1,54 +1,10 @@
-// Metrics queries: the per-minute counter upserts, and the cheap reads behind /v1/metrics (indexes and bounded ranges only).
-import { and, eq, gte, sql } from "drizzle-orm";
+// Metrics queries: the cheap reads behind /v1/metrics (indexes and bounded ranges only); the counter upserts are in ./counters.ts.
+import { and, eq, gte } from "drizzle-orm";
 import { idFloor } from "../jobs/ids";
-import { BUCKET_BOUNDS_MS, parseBuckets } from "../metrics/buckets";
+import { parseBuckets } from "../metrics/buckets";
 import type { JobState, MinuteRow, StateCount } from "../metrics/snapshot";
-import type { TallyEntry } from "../metrics/tally";
 import type { Db } from "./client";
-import type { Statement } from "./jobs";
 import { metricsMinute } from "./schema";
-
-/** Adds JSON bucket arrays element by element inside the upsert, so concurrent consumers never lose a count. */
-const mergedBuckets = sql.raw(
-  `json_array(${BUCKET_BOUNDS_MS.map(
-    (_, i) =>
-      `coalesce(json_extract("duration_buckets", '$[${i}]'), 0) + coalesce(json_extract(excluded."duration_buckets", '$[${i}]'), 0)`,
-  ).join(", ")})`,
-);
-
-const plus = (column: string) => sql.raw(`"${column}" + excluded."${column}"`);
-
-/** One upsert per (tenant, type): a new minute inserts its row, later batches of that minute add to it. */
-export function counterUpsertStatements(db: Db, entries: TallyEntry[], minute: number): Statement[] {
-  return entries.map(({ tenant, type, counters }) =>
-    db
-      .insert(metricsMinute)
-      .values({
-        tenantId: tenant,
-        minute,
-        type,
-        started: counters.started,
-        succeeded: counters.succeeded,
-        failed: counters.failed,
-        dead: counters.dead,
-        deferred: counters.deferred,
-        durationMsSum: counters.durationMsSum,
-        durationBuckets: JSON.stringify(counters.buckets),
-      })
-      .onConflictDoUpdate({
-        target: [metricsMinute.tenantId, metricsMinute.minute, metricsMinute.type],
-        set: {
-          started: plus("started"),
-          succeeded: plus("succeeded"),
-          failed: plus("failed"),
-          dead: plus("dead"),
-          deferred: plus("deferred"),
-          durationMsSum: plus("duration_ms_sum"),
-          durationBuckets: mergedBuckets,
-        },
-      }),
-  );
-}
 
 /** A tenant's counter rows from `fromMinute` on: a primary-key range read, one row per type per minute. */
 export async function readMinuteRows(db: Db, tenant: string, fromMinute: number): Promise<MinuteRow[]> {
