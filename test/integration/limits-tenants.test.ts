@@ -1,9 +1,12 @@
-import { env } from "cloudflare:workers";
+import { createExecutionContext } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { PRUNE_TENANT_PAGE } from "../../src/scheduler/prune";
 import { RESCUE_TENANT_PAGE } from "../../src/scheduler/rescue";
+import { newTenant } from "../fixtures/api";
 import { DAY, MINUTE, tickAt } from "../fixtures/clock";
 import { seedJobs } from "../fixtures/seed";
+import worker from "../fixtures/worker";
 
 const TENANTS = 1_500;
 
@@ -70,13 +73,53 @@ describe("the tick's sweeps over 1,500 tenants (most without a key)", () => {
     expect(progress.at(-1)).toEqual({ resent: stranded.length, oldJobs: 0 });
   }, 120_000);
 
-  it("records a tenant on its first job, whatever the path, and writes no tenant row after that", async () => {
-    const { call, newTenant } = await import("../fixtures/api");
-    const { key, tenant } = await newTenant("recorded");
-    expect(await count("SELECT count(*) AS n FROM tenants WHERE tenant_id = ?", tenant)).toBe(1);
-    // Keyless: a tenant that only ever had a schedule fire (declared in code) is recorded by its first fire.
-    const res = await call("POST", "/v1/jobs", { token: key, body: { type: "test-echo", payload: {} } });
+  it("records a tenant on its first job over HTTP, RPC or a schedule fire, and writes no tenant row after that", async () => {
+    const isRecorded = async (tenant: string) =>
+      (await count("SELECT count(*) AS n FROM tenants WHERE tenant_id = ?", tenant)) === 1;
+    const stamp = Date.now().toString(36);
+    // RPC: a tenant with no key at all.
+    const rpcTenant = `rec-rpc-${stamp}`;
+    const answer = await exports.JobsRpc({ props: { tenant: rpcTenant } }).enqueue({ type: "test-echo", payload: {} });
+    expect(answer.ok).toBe(true);
+    expect(await isRecorded(rpcTenant)).toBe(true);
+    // A schedule's first fire, for a tenant with no key and no job yet.
+    const scheduleTenant = `rec-sch-${stamp}`;
+    const now = Date.now();
+    await env.DB.prepare(
+      `INSERT INTO schedules (tenant_id, id, name, cron, timezone, type, payload, job_options, enabled, catch_up, next_run_at, created_at, updated_at)
+       VALUES (?1, 'sch_rec', 'rec', '* * * * *', 'UTC', 'test-echo', '{}', '{}', 1, 'latest', ?2, ?2, ?2)`,
+    )
+      .bind(scheduleTenant, now - MINUTE)
+      .run();
+    expect(await isRecorded(scheduleTenant)).toBe(false);
+    await tickAt(now);
+    expect(await isRecorded(scheduleTenant)).toBe(true);
+    // HTTP: the key recorded the tenant; its jobs then touch the tenants table no more.
+    const { key, tenant } = await newTenant("rec-http");
+    expect(await isRecorded(tenant)).toBe(true);
+    const statements: string[] = [];
+    const recording = new Proxy(env.DB, {
+      get(target, prop) {
+        if (prop === "prepare")
+          return (sql: string) => {
+            statements.push(sql);
+            return target.prepare(sql);
+          };
+        const value = Reflect.get(target, prop, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const res = await worker.fetch(
+      new Request("http://edge-jobs.test/v1/jobs", {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        body: JSON.stringify({ type: "test-echo", payload: {} }),
+      }),
+      { ...env, DB: recording },
+      createExecutionContext(),
+    );
     expect(res.status).toBe(202);
-    expect(await count("SELECT count(*) AS n FROM tenants WHERE tenant_id = ?", tenant)).toBe(1);
+    expect(statements.some((sql) => /insert into "jobs"/i.test(sql))).toBe(true);
+    expect(statements.filter((sql) => /tenants/i.test(sql))).toEqual([]);
   });
 });
