@@ -1,5 +1,6 @@
 // The consumer's hot statements: SQL text built once from the drizzle schema's names, only bound per row.
 import { getTableColumns, getTableName } from "drizzle-orm";
+import { needsWatch } from "../jobs/rescue-window";
 import { type JobRow, jobs } from "./schema";
 
 type JobColumn = keyof JobRow;
@@ -128,15 +129,19 @@ const DEAD_LETTER = `UPDATE ${JOBS} SET ${col("status")} = 'dead', ${col("error"
 export const deadLetterStatement = (d1: D1Database, row: ReadState, error: string, now: number) =>
   d1.prepare(DEAD_LETTER).bind(...asRead(row), error, now);
 
+/** Sets the outbox flag when ?N is 1 (the row must be watched by index: see needsWatch), else leaves it. */
+const WATCH = (param: string) => `${col("outbox")} = CASE WHEN ${param} = 1 THEN 1 ELSE ${col("outbox")} END`;
+
 /**
- * ?6 runAt, ?7 attempt log, ?8 now. A flow deferral: runAt moves to when the job comes back, so the tick's
- * rescue does not take a long wait for a lost message. The status stays. One row, no index row for a fresh job.
+ * ?6 runAt, ?7 attempt log, ?8 now, ?9 watch. A flow deferral: runAt moves to when the job comes back, so the
+ * tick's rescue does not take a long wait for a lost message; a wait that takes the job past the fresh-id
+ * rescue window also flags it. The status stays. One row, no index row for a fresh job.
  */
-const DEFER = `UPDATE ${JOBS} SET ${col("runAt")} = ?6, ${col("attemptLog")} = ?7, ${col("updatedAt")} = ?8
+const DEFER = `UPDATE ${JOBS} SET ${col("runAt")} = ?6, ${col("attemptLog")} = ?7, ${col("updatedAt")} = ?8, ${WATCH("?9")}
   WHERE ${AS_READ} AND ${OPEN}`;
 
 export const deferStatement = (d1: D1Database, row: ReadState, attemptLog: string, runAt: number, now: number) =>
-  d1.prepare(DEFER).bind(...asRead(row), runAt, attemptLog, now);
+  d1.prepare(DEFER).bind(...asRead(row), runAt, attemptLog, now, needsWatch(row.id, runAt) ? 1 : 0);
 
 /**
  * ?6 attempt log, ?7 now. Puts a job the queue gave up on back in line: watched by the outbox index
@@ -149,10 +154,11 @@ export const requeueWatchedStatement = (d1: D1Database, row: ReadState, attemptL
   d1.prepare(REQUEUE_WATCHED).bind(...asRead(row), attemptLog, now);
 
 /**
- * ?3 state, ?4 status, ?5 finishedAt. Marks a finished job's callback pending; rides in the outcome's wave
- * and lands only if that outcome did (same final status and finishedAt).
+ * ?3 state, ?4 status, ?5 finishedAt, ?6 watch. Marks a finished job's callback pending; rides in the outcome's
+ * wave and lands only if that outcome did (same final status and finishedAt). A job whose id is already past
+ * the fresh-id rescue window (it ran long or retried long) is flagged, so a lost callback message is found.
  */
-const CALLBACK_PENDING = `UPDATE ${JOBS} SET ${col("callbackState")} = ?3
+const CALLBACK_PENDING = `UPDATE ${JOBS} SET ${col("callbackState")} = ?3, ${WATCH("?6")}
   WHERE ${col("tenantId")} = ?1 AND ${col("id")} = ?2 AND ${col("status")} = ?4 AND ${col("finishedAt")} = ?5
   AND ${col("callbackUrl")} IS NOT NULL`;
 
@@ -162,7 +168,10 @@ export const callbackPendingStatement = (
   status: "succeeded" | "dead",
   finishedAt: number,
   state: string,
-) => d1.prepare(CALLBACK_PENDING).bind(job.tenant, job.id, state, status, finishedAt);
+) =>
+  d1
+    .prepare(CALLBACK_PENDING)
+    .bind(job.tenant, job.id, state, status, finishedAt, needsWatch(job.id, finishedAt) ? 1 : 0);
 
 /** Whether a conditional write matched its row. */
 export const landed = (result: D1Result) => (result.meta?.changes ?? 0) > 0;

@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { consumeJobs } from "../../src/engine/consumer";
 import { createRegistry } from "../../src/jobs/define-job";
+import { idFloor } from "../../src/jobs/ids";
 import type { JobMessage } from "../../src/jobs/types";
 import { tasks } from "../../src/tasks";
 import { enqueue, newTenant, waitForStatus } from "../fixtures/api";
@@ -86,5 +87,54 @@ describe("duplicate deliveries", () => {
     const done = await waitForStatus(key, job.id, ["succeeded"]);
     expect(done.attempts).toBe(1);
     expect(done.attemptLog).toEqual([]);
+  });
+});
+
+describe("rows the fresh-id rescue scan would miss are flagged for the outbox index", () => {
+  const outboxOf = async (tenant: string, id: string) =>
+    (
+      await env.DB.prepare("SELECT outbox FROM jobs WHERE tenant_id = ? AND id = ?")
+        .bind(tenant, id)
+        .first<{ outbox: number }>()
+    )?.outbox;
+
+  it("flags a flow deferral that takes a job past half the rescue window", async () => {
+    const { key, tenant } = await newTenant("watch");
+    const flow = { key: "hourly", rate: { limit: 1, periodSeconds: 3600 } };
+    const first = await later(key, { type: "test-count", payload: { ms: 0 }, flow });
+    const second = await later(key, { type: "test-count", payload: { ms: 0 }, flow });
+    const { queue, sent } = capturingQueue();
+    const { batch } = answeringBatch("jobs", [
+      { id: "a", body: { tenant, id: first.id } },
+      { id: "b", body: { tenant, id: second.id } },
+    ]);
+    await consumeJobs(batch, { ...env, JOBS_QUEUE: queue }, registry);
+    const waiting = [first.id, second.id].find((id) => runsOf(id).length === 0) as string;
+    expect(sent.map((m) => m.body.id)).toEqual([waiting]);
+    expect(sent[0]?.delaySeconds).toBeGreaterThan(1800);
+    expect(await outboxOf(tenant, waiting)).toBe(1);
+  });
+
+  it("flags the pending callback of a job whose id is older than half the window", async () => {
+    const { tenant, key } = await newTenant("watch");
+    const id = `${idFloor("job", Date.now() - 2 * 3600_000)}OLDCALLBACK00000`;
+    await env.DB.prepare(
+      `INSERT INTO jobs (tenant_id, id, type, status, payload, max_attempts, options, run_at, created_at, updated_at,
+         metadata, callback_url) VALUES (?1, ?2, 'test-count', 'retrying', '{"ms":0}', 3, ?3, ?4, ?4, ?4, '{}', ?5)`,
+    )
+      .bind(
+        tenant,
+        id,
+        JSON.stringify({ backoff: { type: "fixed", delaySeconds: 1 }, timeoutSeconds: 5 }),
+        Date.now(),
+        "http://127.0.0.1:1/hook",
+      )
+      .run();
+    const { queue } = capturingQueue();
+    const { batch } = answeringBatch("jobs", [{ id: "m", body: { tenant, id } }]);
+    await consumeJobs(batch, { ...env, JOBS_QUEUE: queue }, registry);
+    const done = await waitForStatus(key, id, ["succeeded"]);
+    expect(done.callback).toMatchObject({ status: "pending", event: "job.succeeded" });
+    expect(await outboxOf(tenant, id)).toBe(1);
   });
 });

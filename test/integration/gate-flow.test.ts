@@ -196,6 +196,11 @@ describe("flow control (KeyGate per tenant + flow key)", () => {
     expect(deferred.attempts).toBe(0);
     expect(deferred.attemptLog.map((a) => a.outcome)).toEqual(["deferred"]);
     expect(Date.parse(deferred.runAt)).toBeGreaterThan(Date.now() + 50_000);
+    // A minute's wait stays within the fresh-id rescue window: no outbox flag, no index row.
+    const flag = await env.DB.prepare("SELECT outbox FROM jobs WHERE tenant_id = ? AND id = ?")
+      .bind(tenant, deferred.id)
+      .first<{ outbox: number }>();
+    expect(flag?.outbox).toBe(0);
   });
 });
 
