@@ -3,12 +3,13 @@ import type { z } from "zod";
 import type { Logger } from "./logger";
 import type { Backoff, FlowSettings } from "./types";
 
-export type JobContext = {
+/** `E` is the Worker's env as the deployment types it (a library user's own Env). */
+export type JobContext<E = Env> = {
   jobId: string;
   type: string;
   attempt: number;
   tenant: string;
-  env: Env;
+  env: E;
   /** Fires when the attempt's timeout passes; pass it to fetch() and check it in long loops. */
   signal: AbortSignal;
   log: Logger;
@@ -16,7 +17,7 @@ export type JobContext = {
   progress(percent: number): void;
 };
 
-export type JobDefinition<Schema extends z.ZodType = z.ZodType, Result = unknown> = {
+export type JobDefinition<Schema extends z.ZodType = z.ZodType, Result = unknown, E = Env> = {
   type: string;
   input: Schema;
   maxAttempts?: number;
@@ -24,14 +25,14 @@ export type JobDefinition<Schema extends z.ZodType = z.ZodType, Result = unknown
   timeoutSeconds?: number;
   /** Derives flow control from the input when the enqueue names none (e.g. by destination host). */
   flow?: (input: z.infer<Schema>) => FlowSettings | null;
-  run(input: z.infer<Schema>, ctx: JobContext): Promise<Result> | Result;
+  run(input: z.infer<Schema>, ctx: JobContext<E>): Promise<Result> | Result;
 };
 
 const TYPE_NAME = /^[a-z0-9][a-z0-9._-]{0,99}$/;
 
-export function defineJob<Schema extends z.ZodType, Result>(
-  definition: JobDefinition<Schema, Result>,
-): JobDefinition<Schema, Result> {
+export function defineJob<Schema extends z.ZodType, Result, E = Env>(
+  definition: JobDefinition<Schema, Result, E>,
+): JobDefinition<Schema, Result, E> {
   if (!TYPE_NAME.test(definition.type)) {
     throw new Error(`job type "${definition.type}" must match ${TYPE_NAME}`);
   }

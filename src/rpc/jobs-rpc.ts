@@ -26,6 +26,19 @@ import type { Answer, Job, JobDetail, JobPage } from "./rpc-types";
 /** Set on the caller's service binding (`[services.props]`): the tenant every call acts for. */
 export type JobsRpcProps = { tenant: string };
 
+/** The entrypoint's calls as a calling Worker's `Service<JobsRpc>` sees them (each is documented on the class below). */
+export interface JobsRpcCalls {
+  enqueue(job: EnqueueRequest): Promise<Answer<"job", Job>>;
+  enqueueBatch(jobs: EnqueueRequest[]): Promise<Answer<"jobs", Job[]>>;
+  get(id: string): Promise<Answer<"job", JobDetail>>;
+  list(query?: ListJobsQuery & { cursor?: string }): Promise<Answer<"page", JobPage>>;
+  cancel(id: string): Promise<Answer<"job", Job>>;
+  retry(id: string): Promise<Answer<"job", Job>>;
+}
+
+/** What createJobsRpc answers, named so that a declaration file can state it (an anonymous class's protected members cannot be). */
+export type JobsRpcClass = new (ctx: ExecutionContext, env: Env) => WorkerEntrypoint<Env, JobsRpcProps> & JobsRpcCalls;
+
 function parse<T extends z.ZodType>(schema: T, input: unknown, where = ""): z.output<T> {
   const result = schema.safeParse(input);
   if (!result.success)
@@ -102,10 +115,10 @@ async function refuse(db: Db, tenant: string, id: string, action: string): Promi
  * from one enqueued over HTTP. A refusal is answered, not thrown: `{ok: false, error: {code, message, issues}}`.
  * Every method of the class is callable over RPC, so it holds nothing but the public calls.
  */
-export function createJobsRpc(jobs: JobDefinition[]) {
+export function createJobsRpc(jobs: JobDefinition[]): JobsRpcClass {
   const registry = createRegistry(jobs);
 
-  return class JobsRpc extends WorkerEntrypoint<Env, JobsRpcProps> {
+  return class JobsRpc extends WorkerEntrypoint<Env, JobsRpcProps> implements JobsRpcCalls {
     /** Like POST /v1/jobs: the new job, or the original one when its idempotencyKey was seen within its TTL. */
     enqueue(job: EnqueueRequest): Promise<Answer<"job", Job>> {
       return run("enqueue", "job", this.ctx.props, this.env, async (session, env) => {
