@@ -103,6 +103,8 @@ describe("rows the fresh-id rescue scan would miss are flagged for the outbox in
     const flow = { key: "hourly", rate: { limit: 1, periodSeconds: 3600 } };
     const first = await later(key, { type: "test-count", payload: { ms: 0 }, flow });
     const second = await later(key, { type: "test-count", payload: { ms: 0 }, flow });
+    // As jobs enqueued to run now (the hour's delay above flagged them for the outbox index).
+    await env.DB.prepare("UPDATE jobs SET outbox = 0 WHERE tenant_id = ?").bind(tenant).run();
     const { queue, sent } = capturingQueue();
     const { batch } = answeringBatch("jobs", [
       { id: "a", body: { tenant, id: first.id } },

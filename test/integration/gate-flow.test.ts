@@ -169,6 +169,8 @@ describe("flow control (KeyGate per tenant + flow key)", () => {
       { type: "test-timed", payload: { ms: 0 }, delaySeconds: 3600 },
     ]);
 
+    // As jobs enqueued to run now (the hour's delay above flagged them for the outbox index).
+    await env.DB.prepare("UPDATE jobs SET outbox = 0 WHERE tenant_id = ?").bind(tenant).run();
     const calls: Record<string, number> = {};
     const counted = countingNamespace(env.KEY_GATE, calls);
     const batch = createMessageBatch<unknown>(
