@@ -1,4 +1,5 @@
 // The dead-letter queue's consumer: a job the queue gave up on goes back in line while it has attempts left; dead only when it cannot run.
+import { watchCallbacksStatement } from "../db/callback-state";
 import {
   callbackPendingStatement,
   deadLetterStatement,
@@ -58,10 +59,12 @@ export function decideDeadLetter(row: JobRow, deliveries: number, now: number): 
 
 export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env, now = Date.now()): Promise<void> {
   const d1 = env.DB;
+  const callbacks: { tenantId: string; id: string }[] = [];
   const jobMessages = batch.messages.filter((message) => {
     if (!isCallbackMessage(message.body)) return true;
-    // A callback delivery the consumer kept failing on: its job is finished, only the callback is lost.
+    // A callback delivery the consumer kept failing on: its job is finished; the tick's rescue re-sends it.
     log.error("callback delivery dead-lettered", { jobId: message.body.id, tenant: message.body.tenant });
+    callbacks.push({ tenantId: message.body.tenant, id: message.body.id });
     return false;
   });
   const deliveries = readDeliveries(jobMessages, log);
@@ -93,6 +96,8 @@ export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env,
       }
     }
   }
+  // Their pending callbacks are flagged, so the rescue finds them whatever the age of their ids.
+  if (callbacks.length > 0) writes.push(watchCallbacksStatement(d1, callbacks));
   // A failed write throws: the whole dead-letter batch is delivered again, so no job is left behind.
   if (writes.length > 0) await d1.batch(writes);
   await enqueueCallbacks(env.JOBS_QUEUE, dying, log);

@@ -248,4 +248,26 @@ describe("the consumer under faults", () => {
     const listed = await call<{ data: { id: string }[] }>("GET", "/v1/dead", { token: key });
     expect(listed.body.data.map((j) => j.id).sort()).toEqual([used.id, again.id].sort());
   });
+
+  it("flags the job of a dead-lettered callback message, so the tick's rescue re-sends it whatever its id's age", async () => {
+    const { key, tenant } = await newTenant();
+    const job = await enqueue(key, { type: "test-echo", delaySeconds: 3600, callbackUrl: "http://127.0.0.1:1/hook" });
+    await env.DB.prepare("UPDATE jobs SET outbox = 0 WHERE tenant_id = ? AND id = ?").bind(tenant, job.id).run();
+    const { queue } = capturingQueue();
+    await consumeJobs(batchOf("jobs", [{ tenant, id: job.id }]), { ...env, JOBS_QUEUE: queue }, registry);
+    expect((await waitForStatus(key, job.id, ["succeeded"])).callback).toMatchObject({ status: "pending" });
+    const outbox = async () =>
+      (
+        await env.DB.prepare("SELECT outbox FROM jobs WHERE tenant_id = ? AND id = ?")
+          .bind(tenant, job.id)
+          .first<{ outbox: number }>()
+      )?.outbox;
+    expect(await outbox()).toBe(0);
+
+    const batch = batchOf("jobs-dlq", [{ kind: "callback", tenant, id: job.id }], 101);
+    const ctx = createExecutionContext();
+    await worker.queue(batch, env, ctx);
+    expect((await getQueueResult(batch, ctx)).ackAll).toBe(true);
+    expect(await outbox()).toBe(1);
+  });
 });
