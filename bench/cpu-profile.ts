@@ -1,6 +1,6 @@
 // V8 CPU profiles of a `wrangler dev` Worker over its DevTools inspector (the Chrome DevTools Protocol's
 // Profiler domain), and their reduction to Worker CPU milliseconds and the functions that spent them.
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -16,7 +16,8 @@ export type CpuProfile = {
 
 export type Profiler = {
   start(samplingIntervalUs?: number): Promise<void>;
-  stop(name: string): Promise<CpuSummary>;
+  /** Undefined when the inspector answered without a profile. */
+  stop(name: string): Promise<CpuSummary | undefined>;
   close(): void;
 };
 
@@ -45,7 +46,7 @@ export async function connectProfiler(port: number, projectDir: string): Promise
     if (!waiter || message.id === undefined) return; // an event, not an answer
     pending.delete(message.id);
     if (message.error) waiter.reject(new Error(message.error.message));
-    else waiter.resolve(message.result);
+    else waiter.resolve(message.result ?? { raw: String(event.data).slice(0, 500) });
   });
   // wrangler dev re-creates its inspector proxy when the Worker reloads: a closed socket fails what is pending.
   socket.addEventListener("close", () => {
@@ -65,11 +66,20 @@ export async function connectProfiler(port: number, projectDir: string): Promise
       await send("Profiler.start");
     },
     async stop(name) {
-      const { profile } = await send<{ profile: CpuProfile }>("Profiler.stop");
+      const answer = await send<{ profile?: CpuProfile; raw?: string }>("Profiler.stop");
+      const profile = answer.profile;
+      if (!profile) {
+        // Seen now and then under load: the caller repeats that measurement.
+        console.error(`Profiler.stop answered no profile (${name}): ${answer.raw}`);
+        return undefined;
+      }
       mkdirSync(PROFILE_DIR, { recursive: true });
       const file = join(PROFILE_DIR, `${name}.cpuprofile`);
       writeFileSync(file, JSON.stringify(profile));
-      return { ...summarizeProfile(profile, moduleMapper(runningBundle(projectDir))), file };
+      // The bundle beside it, so the profile's line numbers can still be read once wrangler dev is gone.
+      const bundle = runningBundle(projectDir);
+      if (bundle) copyFileSync(bundle, join(PROFILE_DIR, `${name}.bundle.js`));
+      return { ...summarizeProfile(profile, moduleMapper(bundle)), file };
     },
     close: () => socket.close(),
   };

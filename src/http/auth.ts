@@ -6,17 +6,28 @@ import { ApiError } from "./errors";
 import { inProcessPrincipal } from "./in-process-principal";
 import { cachedKey, cacheKey } from "./key-cache";
 
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
+const encoder = new TextEncoder();
+
 export async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
+  let hex = "";
+  for (const b of digest) hex += HEX[b];
+  return hex;
 }
 
-/** Compares through hashes so the time taken says nothing about how much of the token matched. */
-async function sameSecret(a: string, b: string): Promise<boolean> {
-  const [ha, hb] = await Promise.all([sha256Hex(a), sha256Hex(b)]);
-  let diff = 0;
-  for (let i = 0; i < ha.length; i++) diff |= ha.charCodeAt(i) ^ hb.charCodeAt(i);
+/** Compares hashes in constant time, so the time taken says nothing about how much of the token matched. */
+function sameHash(a: string, b: string): boolean {
+  let diff = a.length ^ b.length;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
   return diff === 0;
+}
+
+/** The admin token's hash, computed once per isolate (per token value) instead of on every request. */
+let admin: { token: string; hash: string } | undefined;
+async function adminTokenHash(token: string): Promise<string> {
+  if (admin?.token !== token) admin = { token, hash: await sha256Hex(token) };
+  return admin.hash;
 }
 
 const BEARER = /^Bearer ([\x21-\x7e]{1,512})$/;
@@ -31,11 +42,11 @@ export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
   }
   const match = BEARER.exec(c.req.header("authorization") ?? "");
   if (!match?.[1]) throw new ApiError("unauthorized", "missing or malformed Authorization: Bearer <api key>");
-  const token = match[1];
-  if (c.env.ADMIN_TOKEN && (await sameSecret(token, c.env.ADMIN_TOKEN))) {
+  // One digest per request: the same hash is compared with the admin token's and looks up a tenant key.
+  const hash = await sha256Hex(match[1]);
+  if (c.env.ADMIN_TOKEN && sameHash(hash, await adminTokenHash(c.env.ADMIN_TOKEN))) {
     c.set("principal", { role: "admin" });
   } else {
-    const hash = await sha256Hex(token);
     const now = Date.now();
     let key = cachedKey(hash, now);
     if (!key) {

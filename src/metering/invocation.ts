@@ -6,6 +6,9 @@ import { meterD1 } from "./d1";
 import { meterNamespace } from "./durable-objects";
 import type { QueueUsage } from "./queue";
 
+/** The logger's rule (src/jobs/logger.ts): any level but warn and error writes info lines. */
+const logsInfo = (level: string | undefined) => level !== "warn" && level !== "error";
+
 export async function metered<T>(
   label: Record<string, string>,
   env: Env,
@@ -15,6 +18,8 @@ export async function metered<T>(
   setLogLevel(env.LOG_LEVEL);
   // Innermost: the limits harness (off in production) sees every call the handler and the meters make.
   const limited = withPlatformLimits(env);
+  // The meters only feed the "invocation" info line: where it is not written, no binding is wrapped.
+  if (!logsInfo(env.LOG_LEVEL)) return run(limited);
   const d1 = meterD1(limited.DB);
   const gates = meterNamespace(limited.KEY_GATE);
   const started = Date.now();

@@ -168,10 +168,12 @@ export async function enqueue(inputs: EnqueueInput[], ctx: EnqueueContext): Prom
     const replayed = !created.has(row.id) || answered.has(row.id);
     answered.add(row.id);
     // A created row's metadata is the request's own object; only a replay's must be read back from its row.
-    const metadata = replayed ? JSON.parse(row.metadata) : (inputs[i]?.metadata ?? {});
-    const fields = { jobId: row.id, type: row.type, status: row.status, ...metadata };
-    if (replayed) ctx.log.info("idempotent replay", fields);
-    else ctx.log.info("job enqueued", fields);
+    // Metadata goes under the job's fields (withMetadata), so it can never pose as one of them.
+    const metadata: Record<string, string> = replayed ? JSON.parse(row.metadata) : (inputs[i]?.metadata ?? {});
+    const jobLog = hasKeys(metadata) ? ctx.log.withMetadata(metadata) : ctx.log;
+    const fields = { jobId: row.id, type: row.type, status: row.status };
+    if (replayed) jobLog.info("idempotent replay", fields);
+    else jobLog.info("job enqueued", fields);
     return { row, replayed };
   });
 }
@@ -179,6 +181,11 @@ export async function enqueue(inputs: EnqueueInput[], ctx: EnqueueContext): Prom
 export async function enqueueJobs(inputs: EnqueueInput[], ctx: EnqueueContext): Promise<JobRow[]> {
   return (await enqueue(inputs, ctx)).map((r) => r.row);
 }
+
+const hasKeys = (object: object) => {
+  for (const _ in object) return true;
+  return false;
+};
 
 const keyOf = (row: NewJob) => ({ tenant: row.tenantId, id: row.id });
 

@@ -1,0 +1,102 @@
+import { createExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { eq } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { openDb } from "../../src/db/client";
+import { insertJobs, storedJobRow } from "../../src/db/job-insert";
+import { jobs } from "../../src/db/schema";
+import { newId } from "../../src/jobs/ids";
+import { newTenant } from "../fixtures/api";
+import worker from "../fixtures/worker";
+
+/** A D1 binding that counts prepare() calls and the distinct SQL texts it was given. */
+function countingD1(d1: D1Database) {
+  const seen = { prepares: 0, texts: new Set<string>() };
+  const counted = new Proxy(d1, {
+    get(target, prop) {
+      if (prop === "prepare")
+        return (sql: string) => {
+          seen.prepares++;
+          seen.texts.add(sql);
+          return target.prepare(sql);
+        };
+      const value = Reflect.get(target, prop, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return { d1: counted, seen };
+}
+
+describe("the enqueue hot path", () => {
+  it("prepares the job INSERT once for a 100-job batch, not once per row", async () => {
+    const { key, tenant } = await newTenant("hot");
+    const { d1, seen } = countingD1(env.DB);
+    const res = await worker.fetch(
+      new Request("http://x/v1/jobs/batch", {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        body: JSON.stringify({ jobs: Array.from({ length: 100 }, (_, i) => ({ type: "test-echo", payload: { i } })) }),
+      }),
+      { ...env, DB: d1 },
+      createExecutionContext(),
+    );
+    expect(res.status).toBe(202);
+    const inserts = [...seen.texts].filter((sql) => /^\s*insert into "jobs"/i.test(sql));
+    expect(inserts).toHaveLength(1);
+    // The insert, plus at most a tenant record and a key lookup: never one per job.
+    expect(seen.prepares).toBeLessThanOrEqual(4);
+    const stored = await env.DB.prepare("SELECT count(*) AS n FROM jobs WHERE tenant_id = ?").bind(tenant).first();
+    expect(stored?.n).toBe(100);
+  });
+
+  it("stores exactly the row it answers, the schema's defaults included", async () => {
+    const db = openDb(env.DB);
+    const now = Date.now();
+    const row = storedJobRow({
+      tenantId: "hot-row",
+      id: newId("job", now),
+      type: "test-echo",
+      status: "queued",
+      payload: '{"a":1}',
+      maxAttempts: 3,
+      options: "{}",
+      runAt: now,
+      createdAt: now,
+      updatedAt: now,
+      idempotencyKey: null,
+      callbackUrl: "https://example.com/cb",
+      metadata: '{"order":"o-1"}',
+    });
+    expect(row.attempts).toBe(0);
+    expect(row.outbox).toBe(0);
+    expect(row.attemptLog).toBe("[]");
+    expect(row.result).toBeNull();
+
+    expect(await insertJobs(db, [row])).toEqual([true]);
+    const [read] = await db.select().from(jobs).where(eq(jobs.id, row.id));
+    expect(read).toEqual(row);
+  });
+
+  it("reports an id that already exists as not created and leaves its row alone", async () => {
+    const db = openDb(env.DB);
+    const now = Date.now();
+    const base = {
+      tenantId: "hot-conflict",
+      id: newId("job", now),
+      type: "test-echo",
+      status: "queued",
+      payload: "{}",
+      maxAttempts: 3,
+      options: "{}",
+      runAt: now,
+      createdAt: now,
+      updatedAt: now,
+      metadata: "{}",
+    };
+    const fresh = storedJobRow({ ...base, id: newId("job", now) });
+    expect(await insertJobs(db, [storedJobRow(base)])).toEqual([true]);
+    expect(await insertJobs(db, [storedJobRow({ ...base, payload: '{"second":true}' }), fresh])).toEqual([false, true]);
+    const [read] = await db.select().from(jobs).where(eq(jobs.id, base.id));
+    expect(read?.payload).toBe("{}");
+  });
+});
