@@ -19,6 +19,23 @@ const LOAD = `SELECT ${SELECT_ROW} FROM ${JOBS} WHERE ${col("tenantId")} = ?1 AN
 
 export type JobKey = { tenant: string; id: string };
 
+const preparedByDb = new WeakMap<D1Database, Map<string, D1PreparedStatement>>();
+
+/** Each SQL text is prepared once per D1 binding (one per invocation) and only bound per row after that. */
+export function prepared(d1: D1Database, sql: string): D1PreparedStatement {
+  let statements = preparedByDb.get(d1);
+  if (!statements) {
+    statements = new Map();
+    preparedByDb.set(d1, statements);
+  }
+  let statement = statements.get(sql);
+  if (!statement) {
+    statement = d1.prepare(sql);
+    statements.set(sql, statement);
+  }
+  return statement;
+}
+
 /** The rows of these jobs in one round trip; missing jobs are simply absent. */
 export async function loadJobRows(d1: D1Database, keys: readonly JobKey[]): Promise<JobRow[]> {
   const byTenant = new Map<string, string[]>();
@@ -28,7 +45,7 @@ export async function loadJobRows(d1: D1Database, keys: readonly JobKey[]): Prom
     else byTenant.set(tenant, [id]);
   }
   if (byTenant.size === 0) return [];
-  const statement = d1.prepare(LOAD);
+  const statement = prepared(d1, LOAD);
   const results = await d1.batch<JobRow>(
     [...byTenant].map(([tenant, ids]) => statement.bind(tenant, JSON.stringify(ids))),
   );
@@ -61,7 +78,7 @@ const CLAIM = `UPDATE ${JOBS} SET ${col("status")} = 'running', ${col("attempts"
   AND (${OPEN} OR ${LAPSED("?6")})`;
 
 export const claimStatement = (d1: D1Database, ref: AttemptRef, now: number, leaseUntil: number) =>
-  d1.prepare(CLAIM).bind(ref.tenant, ref.id, ref.attempt, ref.token, ref.startedAt, now, leaseUntil);
+  prepared(d1, CLAIM).bind(ref.tenant, ref.id, ref.attempt, ref.token, ref.startedAt, now, leaseUntil);
 
 /**
  * Outcome writes land only on the attempt they belong to: the claim it holds, or, unclaimed, the state
@@ -108,11 +125,11 @@ export function outcomeStatement(d1: D1Database, write: OutcomeWrite): D1Prepare
   const variant = ref.claimed ? "claimed" : "unclaimed";
   switch (write.kind) {
     case "succeed":
-      return d1.prepare(SUCCEED[variant]).bind(...own, write.result, write.progress);
+      return prepared(d1, SUCCEED[variant]).bind(...own, write.result, write.progress);
     case "retry":
-      return d1.prepare(RETRY[variant]).bind(...own, write.error, write.attemptLog, write.runAt, write.progress);
+      return prepared(d1, RETRY[variant]).bind(...own, write.error, write.attemptLog, write.runAt, write.progress);
     case "dead":
-      return d1.prepare(DEAD[variant]).bind(...own, write.error, write.attemptLog, write.progress);
+      return prepared(d1, DEAD[variant]).bind(...own, write.error, write.attemptLog, write.progress);
   }
 }
 
@@ -127,7 +144,7 @@ const DEAD_LETTER = `UPDATE ${JOBS} SET ${col("status")} = 'dead', ${col("error"
   WHERE ${AS_READ} AND ${col("status")} IN ('queued', 'running', 'retrying')`;
 
 export const deadLetterStatement = (d1: D1Database, row: ReadState, error: string, now: number) =>
-  d1.prepare(DEAD_LETTER).bind(...asRead(row), error, now);
+  prepared(d1, DEAD_LETTER).bind(...asRead(row), error, now);
 
 /** Sets the outbox flag when ?N is 1 (the row must be watched by index: see needsWatch), else leaves it. */
 const WATCH = (param: string) => `${col("outbox")} = CASE WHEN ${param} = 1 THEN 1 ELSE ${col("outbox")} END`;
@@ -141,7 +158,7 @@ const DEFER = `UPDATE ${JOBS} SET ${col("runAt")} = ?6, ${col("attemptLog")} = ?
   WHERE ${AS_READ} AND ${OPEN}`;
 
 export const deferStatement = (d1: D1Database, row: ReadState, attemptLog: string, runAt: number, now: number) =>
-  d1.prepare(DEFER).bind(...asRead(row), runAt, attemptLog, now, needsWatch(row.id, runAt) ? 1 : 0);
+  prepared(d1, DEFER).bind(...asRead(row), runAt, attemptLog, now, needsWatch(row.id, runAt) ? 1 : 0);
 
 /**
  * ?6 attempt log, ?7 now. Puts a job the queue gave up on back in line: watched by the outbox index
@@ -151,7 +168,7 @@ const REQUEUE_WATCHED = `UPDATE ${JOBS} SET ${col("outbox")} = 1, ${col("runAt")
   ${col("attemptLog")} = ?6 WHERE ${AS_READ} AND ${col("status")} IN ('queued', 'running', 'retrying')`;
 
 export const requeueWatchedStatement = (d1: D1Database, row: ReadState, attemptLog: string, now: number) =>
-  d1.prepare(REQUEUE_WATCHED).bind(...asRead(row), attemptLog, now);
+  prepared(d1, REQUEUE_WATCHED).bind(...asRead(row), attemptLog, now);
 
 /**
  * ?3 state, ?4 status, ?5 finishedAt, ?6 watch. Marks a finished job's callback pending; rides in the outcome's
@@ -169,9 +186,14 @@ export const callbackPendingStatement = (
   finishedAt: number,
   state: string,
 ) =>
-  d1
-    .prepare(CALLBACK_PENDING)
-    .bind(job.tenant, job.id, state, status, finishedAt, needsWatch(job.id, finishedAt) ? 1 : 0);
+  prepared(d1, CALLBACK_PENDING).bind(
+    job.tenant,
+    job.id,
+    state,
+    status,
+    finishedAt,
+    needsWatch(job.id, finishedAt) ? 1 : 0,
+  );
 
 /** Whether a conditional write matched its row. */
 export const landed = (result: D1Result) => (result.meta?.changes ?? 0) > 0;

@@ -2,6 +2,7 @@
 import { getTableColumns, getTableName } from "drizzle-orm";
 import { BUCKET_BOUNDS_MS } from "../metrics/buckets";
 import type { TallyEntry } from "../metrics/tally";
+import { prepared } from "./consumer-statements";
 import { metricsMinute } from "./schema";
 
 const columns = getTableColumns(metricsMinute);
@@ -24,7 +25,7 @@ const UPSERT = `INSERT INTO "${getTableName(metricsMinute)}"
 /** One upsert per (tenant, type): a new minute inserts its row, later waves of that minute add to it. One row written each. */
 export function counterUpserts(d1: D1Database, entries: readonly TallyEntry[], minute: number): D1PreparedStatement[] {
   if (entries.length === 0) return [];
-  const statement = d1.prepare(UPSERT);
+  const statement = prepared(d1, UPSERT);
   return entries.map(({ tenant, type, counters }) =>
     statement.bind(tenant, minute, type, ...ADDED.map((key) => counters[key]), JSON.stringify(counters.buckets)),
   );
