@@ -1,5 +1,6 @@
 // KeyGate: one SQLite-backed Durable Object per (tenant, key) for idempotency claims and flow control.
 import { DurableObject } from "cloudflare:workers";
+import { sqlWithPlatformLimits } from "../limits";
 import {
   type AskingJob,
   decide,
@@ -75,8 +76,12 @@ export class KeyGate extends DurableObject<Env> {
   /** Tables are created on the first write, so a read of an unknown key leaves no storage behind. */
   private tables: Set<string> | null = null;
 
+  private guardedSql: SqlStorage | null = null;
+
+  /** Under the dev-only limits harness (src/limits), a statement production would refuse throws here too. */
   private get sql() {
-    return this.ctx.storage.sql;
+    this.guardedSql ??= sqlWithPlatformLimits(this.ctx.storage.sql, this.env);
+    return this.guardedSql;
   }
 
   private hasFlowSchema(): boolean {

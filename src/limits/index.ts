@@ -5,10 +5,11 @@ import { guardD1 } from "./d1-guard";
 import { guardNamespace } from "./namespace-guard";
 import { limitsFromVar } from "./platform-limits";
 import { guardBatch, guardQueue } from "./queue-guard";
+import { guardSqlStorage } from "./sql-storage-guard";
 
 export { LIMITS, type LimitsPlan, limitsFromVar, type PlatformLimits } from "./platform-limits";
 export { PlatformLimitError, takeViolations } from "./violations";
-export { guardBatch, guardD1, guardNamespace, guardQueue, invocationBudget };
+export { guardBatch, guardD1, guardNamespace, guardQueue, guardSqlStorage, invocationBudget };
 
 /** The env of one invocation, guarded; unchanged when enforcement is off (production). */
 export function withPlatformLimits(env: Env): Env {
@@ -27,4 +28,10 @@ export function withPlatformLimits(env: Env): Env {
 export function withBatchLimits<T>(batch: MessageBatch<T>, env: Env): MessageBatch<T> {
   const limits = limitsFromVar(env.ENFORCE_PLATFORM_LIMITS);
   return limits ? guardBatch(batch, limits) : batch;
+}
+
+/** A Durable Object's SQL storage, guarded per statement when enforcement is on (call it in the object's constructor). */
+export function sqlWithPlatformLimits(sql: SqlStorage, env: Env): SqlStorage {
+  const limits = limitsFromVar(env.ENFORCE_PLATFORM_LIMITS);
+  return limits ? guardSqlStorage(sql, limits) : sql;
 }

@@ -5,6 +5,7 @@ import {
   guardBatch,
   guardNamespace,
   guardQueue,
+  guardSqlStorage,
   invocationBudget,
   LIMITS,
   PlatformLimitError,
@@ -74,6 +75,11 @@ describe("limits harness: D1", () => {
     expect(takeViolations()).toHaveLength(1);
   });
 
+  it("checks the statements a test runs on env.DB itself", () => {
+    expect(() => env.DB.prepare(`SELECT ${placeholders(101)}`).bind(...values(101))).toThrow(PlatformLimitError);
+    expect(takeViolations()).toHaveLength(1);
+  });
+
   it("in free mode fails the 51st query", async () => {
     const db = guardedDb("free");
     for (let i = 0; i < 50; i++) await db.prepare("SELECT ?").bind(i).first();
@@ -137,6 +143,16 @@ describe("limits harness: Durable Object calls and the Worker's own invocations"
     for (let i = 0; i < 50; i++) guarded.getByName("k").claim("k");
     expect(() => guarded.getByName("k").claim("k")).toThrow(/subrequest 51/);
     expect(calls).toHaveLength(50);
+    expect(takeViolations()).toHaveLength(1);
+  });
+
+  it("checks a Durable Object's own SQL statements: 101 bound parameters fail", () => {
+    const ran: number[] = [];
+    const storage = { exec: (_query: string, ...bindings: unknown[]) => ran.push(bindings.length) };
+    const sql = guardSqlStorage(storage as unknown as SqlStorage, LIMITS.standard);
+    sql.exec(`SELECT ${placeholders(100)}`, ...values(100));
+    expect(() => sql.exec(`SELECT ${placeholders(101)}`, ...values(101))).toThrow(/binds 101 parameters/);
+    expect(ran).toEqual([100]);
     expect(takeViolations()).toHaveLength(1);
   });
 

@@ -1,7 +1,9 @@
-import { createExecutionContext, createScheduledController } from "cloudflare:test";
+import { createExecutionContext, createMessageBatch, createScheduledController } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { deliverCallbacks } from "../../src/webhooks/callbacks";
 import { enqueue, newTenant } from "../fixtures/api";
+import { seedJobs } from "../fixtures/seed";
 import worker from "../fixtures/worker";
 
 const tick = (scheduledTime: number) =>
@@ -59,5 +61,57 @@ describe("the tick's housekeeping", () => {
     }
     expect(state.attempts).toBeGreaterThanOrEqual(1);
     expect(state.webhookId).toBe("msg_lost");
+  });
+
+  it("watches a callback whose next attempt waits past the rescue window, and re-sends it when that message is lost", async () => {
+    const { tenant } = await newTenant("late-callback");
+    const now = Date.now();
+    const state = (attempts: number) =>
+      JSON.stringify({
+        status: "pending",
+        event: "job.succeeded",
+        webhookId: `msg_late${now}`,
+        attempts,
+        lastStatus: null,
+        lastError: null,
+        lastAttemptAt: null,
+        nextAttemptAt: null,
+        deliveredAt: null,
+      });
+    // Six failed attempts so far: the seventh, to a closed port, schedules the next one 30-60 minutes out.
+    const [job] = await seedJobs([
+      {
+        tenantId: tenant,
+        status: "succeeded",
+        createdAt: now - 60_000,
+        finishedAt: now - 30_000,
+        callbackUrl: "http://127.0.0.1:9/hook",
+        callbackState: state(6),
+      },
+    ]);
+    const read = async () =>
+      env.DB.prepare("SELECT outbox, callback_state FROM jobs WHERE tenant_id = ? AND id = ?")
+        .bind(tenant, job?.id)
+        .first<{ outbox: number; callback_state: string }>();
+    const batch = createMessageBatch<unknown>("jobs", [
+      { id: `cb-${now}`, timestamp: now, attempts: 1, body: { kind: "callback", tenant, id: job?.id } },
+    ]);
+    await deliverCallbacks(batch.messages, env);
+    const waiting = await read();
+    const seventh = JSON.parse(waiting?.callback_state ?? "{}") as { attempts: number; nextAttemptAt: string };
+    expect(seventh.attempts).toBe(7);
+    expect(waiting?.outbox).toBe(1);
+
+    // That retry message is lost (dead-lettered). Past the window, only the flag finds the callback.
+    const later = Date.parse(seventh.nextAttemptAt) + 10 * 60_000;
+    await tick(later);
+    const deadline = Date.now() + 15_000;
+    let final = { status: "pending", attempts: 7 };
+    while (Date.now() < deadline && final.status === "pending") {
+      final = JSON.parse((await read())?.callback_state ?? "{}");
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(final).toMatchObject({ status: "failed", attempts: 8 });
+    expect((await read())?.outbox).toBe(0);
   });
 });
