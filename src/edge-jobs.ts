@@ -2,6 +2,7 @@
 import { Hono } from "hono";
 import { basePath } from "hono/route";
 import type { z } from "zod";
+import type { EnqueueRequest } from "./client/types";
 import type { KeyGate } from "./gate/key-gate";
 import { createRegistry, type JobDefinition, type JobRegistry } from "./jobs/define-job";
 import { createJobsRpc, type JobsRpcClass } from "./rpc/jobs-rpc";
@@ -49,6 +50,19 @@ export interface EdgeJobsEnv {
   /** Dev and tests only: "standard" or "free" makes every production-limit break throw. */
   ENFORCE_PLATFORM_LIMITS?: string;
 }
+
+/** Each job type's name → the payload its enqueue takes (zod input), from a list of definitions. */
+export type JobPayloads<Jobs extends readonly { type: string; input: z.ZodType }[]> = {
+  [J in Jobs[number] as J["type"]]: z.input<J["input"]>;
+};
+
+/**
+ * An enqueue body (HTTP POST /v1/jobs, the client, JobsRpc.enqueue) whose payload is checked against its job type
+ * at compile time: `const job: EnqueueRequestOf<typeof jobs> = { type: "greet", payload: { name: "Ada" } }`.
+ */
+export type EnqueueRequestOf<Jobs extends readonly { type: string; input: z.ZodType }[]> = {
+  [T in keyof JobPayloads<Jobs>]: Omit<EnqueueRequest, "type" | "payload"> & { type: T; payload: JobPayloads<Jobs>[T] };
+}[keyof JobPayloads<Jobs>];
 
 /** The RPC entrypoint's interface, for a calling Worker's `Service<JobsRpc>` binding type. */
 export type JobsRpc = InstanceType<JobsRpcClass>;

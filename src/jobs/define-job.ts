@@ -17,8 +17,14 @@ export type JobContext<E = Env> = {
   progress(percent: number): void;
 };
 
-export type JobDefinition<Schema extends z.ZodType = z.ZodType, Result = unknown, E = Env> = {
-  type: string;
+/** `Type` keeps the type's name as a literal, so payloads can be typed per job type (edge-jobs' JobPayloads). */
+export type JobDefinition<
+  Schema extends z.ZodType = z.ZodType,
+  Result = unknown,
+  E = Env,
+  Type extends string = string,
+> = {
+  type: Type;
   input: Schema;
   maxAttempts?: number;
   backoff?: Backoff;
@@ -30,9 +36,9 @@ export type JobDefinition<Schema extends z.ZodType = z.ZodType, Result = unknown
 
 const TYPE_NAME = /^[a-z0-9][a-z0-9._-]{0,99}$/;
 
-export function defineJob<Schema extends z.ZodType, Result, E = Env>(
-  definition: JobDefinition<Schema, Result, E>,
-): JobDefinition<Schema, Result, E> {
+export function defineJob<Schema extends z.ZodType, Result, E = Env, const Type extends string = string>(
+  definition: JobDefinition<Schema, Result, E, Type>,
+): JobDefinition<Schema, Result, E, Type> {
   if (!TYPE_NAME.test(definition.type)) {
     throw new Error(`job type "${definition.type}" must match ${TYPE_NAME}`);
   }

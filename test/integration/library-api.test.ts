@@ -3,7 +3,13 @@ import { env } from "cloudflare:workers";
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { createEdgeJobs, defineJob, NonRetryableError, RetryAfterError } from "../../src/edge-jobs";
+import {
+  createEdgeJobs,
+  defineJob,
+  type EnqueueRequestOf,
+  NonRetryableError,
+  RetryAfterError,
+} from "../../src/edge-jobs";
 import { InvalidPayloadError, runJob } from "../../src/testing";
 
 const fixed = { type: "fixed" as const, delaySeconds: 7, jitter: false };
@@ -125,5 +131,21 @@ describe("createEdgeJobs().api mounted in an app's own Hono app", () => {
 
   it("refuses a composition with a job type defined twice", () => {
     expect(() => createEdgeJobs<Env>({ jobs: [square, square] })).toThrow(/defined twice/);
+  });
+});
+
+describe("EnqueueRequestOf: an enqueue body typed from the app's job definitions", () => {
+  const jobs = [square, waitsForAbort];
+
+  it("takes each type's own payload, and `npm run typecheck` refuses another's", async () => {
+    const typed: EnqueueRequestOf<typeof jobs> = { type: "library-square", payload: { n: 2 }, maxAttempts: 2 };
+    // @ts-expect-error n must be a number for library-square
+    const wrongPayload: EnqueueRequestOf<typeof jobs> = { type: "library-square", payload: { n: "2" } };
+    // @ts-expect-error no such job type among these definitions
+    const unknownType: EnqueueRequestOf<typeof jobs> = { type: "library-nope", payload: {} };
+    // The same bodies at run time: the definitions' schemas agree with the types.
+    expect(square.input.safeParse(typed.payload).success).toBe(true);
+    expect(square.input.safeParse(wrongPayload.payload).success).toBe(false);
+    expect(unknownType.type).toBe("library-nope");
   });
 });

@@ -1,9 +1,13 @@
 // The Worker: Edge Jobs' HTTP API, queue consumers and cron tick, running this app's job types.
-import { createEdgeJobs } from "edge-jobs";
+import { createEdgeJobs, type EnqueueRequestOf } from "edge-jobs";
 import { httpJob } from "edge-jobs/builtin";
 import { greet } from "./jobs/greet";
 
-const edge = createEdgeJobs<Env>({ jobs: [httpJob, greet] });
+const jobs = [httpJob, greet];
+const edge = createEdgeJobs<Env>({ jobs });
+
+/** An enqueue body whose payload TypeScript checks against its job type (for the client, or another Worker). */
+export type EnqueueRequest = EnqueueRequestOf<typeof jobs>;
 
 export default edge.handlers;
 

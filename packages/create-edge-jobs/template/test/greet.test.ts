@@ -1,6 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import { runJob } from "edge-jobs/testing";
 import { describe, expect, it } from "vitest";
+import type { EnqueueRequest } from "../src/index";
 import { greet } from "../src/jobs/greet";
 
 describe("greet, one attempt at a time (edge-jobs/testing)", () => {
@@ -36,7 +37,8 @@ describe("greet through the Worker: HTTP, queue and D1", () => {
     const created = await call("POST", "/v1/keys", env.ADMIN_TOKEN, { tenant: "test", name: "test" });
     expect(created.status).toBe(201);
     const key = String(created.body.key);
-    const enqueued = await call("POST", "/v1/jobs", key, { type: "greet", payload: { name: "Grace" } });
+    const body: EnqueueRequest = { type: "greet", payload: { name: "Grace" } };
+    const enqueued = await call("POST", "/v1/jobs", key, body);
     expect(enqueued.status).toBe(202);
     let job = enqueued.body;
     for (let i = 0; i < 100 && job.status !== "succeeded" && job.status !== "dead"; i++) {
