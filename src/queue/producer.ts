@@ -1,7 +1,7 @@
 // Enqueue: validate against the job type, commit the rows to D1, then send their ids to the queue.
 import type { Db } from "../db/client";
 import { insertJobs, storedJobRow } from "../db/job-insert";
-import { loadJobs, type NewJob } from "../db/jobs";
+import { loadJobs, type NewJob, rowToJob } from "../db/jobs";
 import type { JobRow } from "../db/schema";
 import { recordTenant } from "../db/tenants";
 import type { GateNamespace } from "../gate/gate-client";
@@ -16,12 +16,14 @@ import {
   DEFAULT_MAX_ATTEMPTS,
   DEFAULT_TIMEOUT_SECONDS,
   type FlowSettings,
+  type Job,
   type JobMessage,
   type JobOptions,
   MAX_DELAY_SECONDS,
   MAX_QUEUE_DELAY_SECONDS,
 } from "../jobs/types";
 import { refusedTargets } from "../webhooks/enqueue-guard";
+import { createdJob, type JobParts } from "./enqueued-job";
 import { PayloadTooLargeError, PayloadValidationError, UnknownJobTypeError } from "./producer-errors";
 
 /** How far back the tick scans fresh ids for lost messages; a job due later is watched by index (see schema.ts). */
@@ -46,6 +48,11 @@ const overLimit = (text: string, limit: number) =>
 
 /** Turns one validated request item into the row to insert. Throws the producer errors on refusal. */
 export function buildJobRow(input: EnqueueInput, ctx: EnqueueContext, path = ""): NewJob {
+  return planJob(input, ctx, path).row;
+}
+
+/** The row to insert, with the values its JSON columns are serialized from (for the answer). */
+function planJob(input: EnqueueInput, ctx: EnqueueContext, path: string): { row: NewJob; parts: JobParts } {
   const definition = ctx.registry.get(input.type);
   if (!definition) throw new UnknownJobTypeError(input.type);
 
@@ -82,7 +89,8 @@ export function buildJobRow(input: EnqueueInput, ctx: EnqueueContext, path = "")
     flow,
   };
   const delayMs = Math.max(0, runAt - ctx.now);
-  return {
+  const metadata = input.metadata ?? {};
+  const row: NewJob = {
     tenantId: ctx.tenant,
     id: newId("job", ctx.now),
     type: input.type,
@@ -96,10 +104,11 @@ export function buildJobRow(input: EnqueueInput, ctx: EnqueueContext, path = "")
     updatedAt: ctx.now,
     idempotencyKey: input.idempotencyKey ?? null,
     callbackUrl: input.callbackUrl ?? null,
-    metadata: JSON.stringify(input.metadata ?? {}),
+    metadata: JSON.stringify(metadata),
     // Queued jobs due past the fresh-id rescue window are watched through the outbox index.
     outbox: delayMs > MAX_QUEUE_DELAY_SECONDS * 1000 || delayMs < RESCUE_WINDOW_MS / 2 ? 0 : 1,
   };
+  return { row, parts: { payload, options, metadata } };
 }
 
 /** The queue message for a job due at `runAt`, with the delay the queue should hold it for. */
@@ -134,7 +143,15 @@ export async function sendMessages(
   return failed;
 }
 
-export type Enqueued = { row: JobRow; replayed: boolean };
+export type Enqueued = {
+  row: JobRow;
+  replayed: boolean;
+  /**
+   * The job as the HTTP API answers it. A created job's answer is built from the request's own (JSON-born)
+   * values rather than by re-parsing its row; a replay's comes from the stored original.
+   */
+  toJob(): Job;
+};
 
 /**
  * Persist, then enqueue: all rows in one D1 batch (all or nothing), then the messages. Rows with an
@@ -143,7 +160,8 @@ export type Enqueued = { row: JobRow; replayed: boolean };
  */
 export async function enqueue(inputs: EnqueueInput[], ctx: EnqueueContext): Promise<Enqueued[]> {
   const paths = inputs.map((_, i) => (inputs.length > 1 ? `jobs.${i}` : ""));
-  const rows = inputs.map((input, i) => buildJobRow(input, ctx, paths[i]));
+  const plans = inputs.map((input, i) => planJob(input, ctx, paths[i] ?? ""));
+  const rows = plans.map((plan) => plan.row);
   await claimKeys(inputs, rows, paths, ctx);
   // A key bound to an old job id re-creates that id (the job was pruned): too old for the fresh-id rescue, so watched.
   for (const row of rows) if (row.status === "queued" && needsWatch(row.id, row.runAt)) row.outbox = 1;
@@ -174,12 +192,14 @@ export async function enqueue(inputs: EnqueueInput[], ctx: EnqueueContext): Prom
     const fields = { jobId: row.id, type: row.type, status: row.status };
     if (replayed) jobLog.info("idempotent replay", fields);
     else jobLog.info("job enqueued", fields);
-    return { row, replayed };
+    const parts = plans[i]?.parts;
+    return { row, replayed, toJob: () => (replayed || !parts ? rowToJob(row) : createdJob(row, parts)) };
   });
 }
 
-export async function enqueueJobs(inputs: EnqueueInput[], ctx: EnqueueContext): Promise<JobRow[]> {
-  return (await enqueue(inputs, ctx)).map((r) => r.row);
+/** The answers of a batch enqueue, in request order. */
+export async function enqueueForAnswer(inputs: EnqueueInput[], ctx: EnqueueContext): Promise<Job[]> {
+  return (await enqueue(inputs, ctx)).map((r) => r.toJob());
 }
 
 const hasKeys = (object: object) => {

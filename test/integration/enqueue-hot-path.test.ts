@@ -6,7 +6,8 @@ import { openDb } from "../../src/db/client";
 import { insertJobs, storedJobRow } from "../../src/db/job-insert";
 import { jobs } from "../../src/db/schema";
 import { newId } from "../../src/jobs/ids";
-import { newTenant } from "../fixtures/api";
+import { call, newTenant } from "../fixtures/api";
+import { capturingQueue } from "../fixtures/engine-doubles";
 import worker from "../fixtures/worker";
 
 /** A D1 binding that counts prepare() calls and the distinct SQL texts it was given. */
@@ -98,5 +99,41 @@ describe("the enqueue hot path", () => {
     expect(await insertJobs(db, [storedJobRow({ ...base, payload: '{"second":true}' }), fresh])).toEqual([false, true]);
     const [read] = await db.select().from(jobs).where(eq(jobs.id, base.id));
     expect(read?.payload).toBe("{}");
+  });
+
+  it("answers a created job exactly as reading it back does", async () => {
+    const { key } = await newTenant("hot-answer");
+    const { queue } = capturingQueue(); // nothing is consumed: the jobs stay as enqueued
+    const items = [
+      { type: "test-echo", payload: { nested: { a: [1, "two", null] } } },
+      { type: "test-echo", payload: { i: 2 }, delaySeconds: 30, maxAttempts: 7, metadata: { order: "o-2" } },
+      { type: "test-echo", runAt: new Date(Date.now() + 86_400_000).toISOString(), idempotencyKey: "hot-k" },
+      {
+        type: "test-echo",
+        payload: {},
+        callbackUrl: "https://example.com/done",
+        backoff: { type: "fixed", delaySeconds: 3 },
+        timeoutSeconds: 20,
+        flow: { key: "hot-flow", concurrency: 2 },
+      },
+    ];
+    const res = await worker.fetch(
+      new Request("http://x/v1/jobs/batch", {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        body: JSON.stringify({ jobs: items }),
+      }),
+      { ...env, JOBS_QUEUE: queue },
+      createExecutionContext(),
+    );
+    expect(res.status).toBe(202);
+    const answered = ((await res.json()) as { jobs: { id: string }[] }).jobs;
+    expect(answered).toHaveLength(items.length);
+    for (const job of answered) {
+      const read = await call<Record<string, unknown>>("GET", `/v1/jobs/${job.id}`, { token: key });
+      const { attemptLog: _, ...stored } = read.body;
+      // Byte for byte, key order included.
+      expect(JSON.stringify(job)).toBe(JSON.stringify(stored));
+    }
   });
 });

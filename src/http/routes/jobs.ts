@@ -13,7 +13,7 @@ import {
 import type { JobRow } from "../../db/schema";
 import { RETRYABLE_BY_HAND } from "../../jobs/state";
 import type { JobMessage, JobStatus } from "../../jobs/types";
-import { type EnqueueContext, type Enqueued, enqueue, enqueueJobs, sendMessages } from "../../queue/producer";
+import { type EnqueueContext, type Enqueued, enqueue, enqueueForAnswer, sendMessages } from "../../queue/producer";
 import type { AppEnv } from "../app-env";
 import { tenantOf } from "../auth";
 import { ApiError, notFound } from "../errors";
@@ -154,19 +154,18 @@ export function registerJobRoutes(app: OpenAPIHono<AppEnv>) {
       [{ ...input, idempotencyKey: input.idempotencyKey ?? headerKey }],
       enqueueContext(c),
     );
-    const { row, replayed } = enqueued as Enqueued;
+    const { replayed, toJob } = enqueued as Enqueued;
     // A duplicate within the key's TTL answers the original job, whatever its status.
     if (replayed) {
       c.header("Idempotent-Replayed", "true");
-      return c.json(rowToJob(row), 200);
+      return c.json(toJob(), 200);
     }
-    return c.json(rowToJob(row), 202);
+    return c.json(toJob(), 202);
   });
 
   app.openapi(batchRoute, async (c) => {
     const { jobs } = c.req.valid("json");
-    const rows = await enqueueJobs(jobs, enqueueContext(c));
-    return c.json({ jobs: rows.map(rowToJob) }, 202);
+    return c.json({ jobs: await enqueueForAnswer(jobs, enqueueContext(c)) }, 202);
   });
 
   app.openapi(listRoute, async (c) => {
