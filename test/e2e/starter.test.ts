@@ -97,6 +97,15 @@ describe("the starter, as a new user runs it", () => {
     ]);
   });
 
+  it("loads the client and webhooks subpaths in plain Node too (a receiver or a script, no bundler)", async () => {
+    const script =
+      'const { verifyWebhook } = await import("edge-jobs/webhooks");' +
+      'const { createJobsClient } = await import("edge-jobs/client");' +
+      "console.log(typeof verifyWebhook, typeof createJobsClient);";
+    const { stdout } = await run(process.execPath, ["--input-type=module", "-e", script], { cwd: app, env: userEnv });
+    expect(stdout.trim()).toBe("function function");
+  });
+
   it(
     "passes the app's own npm test: typecheck against the package's declarations, then its tests in workerd",
     async () => {
