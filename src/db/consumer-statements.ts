@@ -133,6 +133,68 @@ export function outcomeStatement(d1: D1Database, write: OutcomeWrite): D1Prepare
   }
 }
 
+/**
+ * Every success of a wave in one statement: the outcomes travel as one JSON parameter (an array of
+ * [tenant, id, attempt, token, startedAt, at, result, progress, claimed]), each matched on the primary key
+ * under the same own-attempt rule as the single-row writes. RETURNING names the rows that landed.
+ */
+const SUCCEED_MANY = `UPDATE ${JOBS} SET ${col("status")} = 'succeeded', ${col("attempts")} = o.attempt,
+  ${col("startedAt")} = o.started, ${col("updatedAt")} = o.at, ${col("leaseUntil")} = NULL, ${col("outbox")} = 0,
+  ${col("result")} = o.result, ${col("progress")} = o.progress, ${col("finishedAt")} = o.at
+  FROM (SELECT ${["tenant", "id", "attempt", "token", "started", "at", "result", "progress", "claimed"]
+    .map((name, i) => `json_extract(value, '$[${i}]') AS ${name}`)
+    .join(", ")} FROM json_each(?1)) AS o
+  WHERE ${JOBS}.${col("tenantId")} = o.tenant AND ${JOBS}.${col("id")} = o.id AND ${JOBS}.${col("runToken")} = o.token
+  AND CASE WHEN o.claimed = 1 THEN ${JOBS}.${col("status")} = 'running' AND ${JOBS}.${col("attempts")} = o.attempt
+    ELSE ${JOBS}.${col("attempts")} = o.attempt - 1 AND (${JOBS}.${col("status")} IN ('queued', 'retrying')
+      OR (${JOBS}.${col("status")} = 'running' AND ${JOBS}.${col("leaseUntil")} < o.started)) END
+  RETURNING ${JOBS}.${col("tenantId")} AS tenant, ${JOBS}.${col("id")} AS id`;
+
+/** A wave's successes per statement: D1 bounds a statement's size, so a large batch of results is split. */
+const SUCCEED_MANY_MAX_CHARS = 90_000;
+
+export type SucceedWrite = Extract<OutcomeWrite, { kind: "succeed" }>;
+
+/** The statements that record these successes, each with the items whose writes it carries. */
+export function succeedManyStatements<T>(
+  d1: D1Database,
+  items: readonly T[],
+  writeOf: (item: T) => SucceedWrite,
+): { statement: D1PreparedStatement; items: T[] }[] {
+  const chunks: { json: string[]; items: T[]; chars: number }[] = [];
+  for (const item of items) {
+    const write = writeOf(item);
+    const { ref } = write;
+    const json = JSON.stringify([
+      ref.tenant,
+      ref.id,
+      ref.attempt,
+      ref.token,
+      ref.startedAt,
+      write.at,
+      write.result,
+      write.progress,
+      ref.claimed ? 1 : 0,
+    ]);
+    let chunk = chunks[chunks.length - 1];
+    if (!chunk || chunk.chars + json.length > SUCCEED_MANY_MAX_CHARS) {
+      chunk = { json: [], items: [], chars: 0 };
+      chunks.push(chunk);
+    }
+    chunk.json.push(json);
+    chunk.items.push(item);
+    chunk.chars += json.length + 1;
+  }
+  return chunks.map((chunk) => ({
+    statement: prepared(d1, SUCCEED_MANY).bind(`[${chunk.json.join(",")}]`),
+    items: chunk.items,
+  }));
+}
+
+/** The keys a RETURNING tenant, id statement answered. */
+export const returnedKeys = (result: D1Result) =>
+  new Set((result.results as { tenant: string; id: string }[]).map((row) => `${row.tenant}/${row.id}`));
+
 /** The row as the consumer read it: a write made without running an attempt lands only if it has not changed since. */
 export type ReadState = Pick<JobRow, "tenantId" | "id" | "attempts" | "runToken" | "status">;
 const AS_READ = `${col("tenantId")} = ?1 AND ${col("id")} = ?2 AND ${col("attempts")} = ?3 AND ${col("runToken")} = ?4 AND ${col("status")} = ?5`;

@@ -4,7 +4,10 @@ import { describeError } from "../jobs/errors";
 
 export type Write<T> = { statement: D1PreparedStatement; tag: T };
 
-export type Committed<T> = { ok: true; writes: { tag: T; landed: boolean }[] } | { ok: false; error: string };
+/** `landed`: the write matched a row; `result` for writes that answer rows (RETURNING). */
+export type Committed<T> =
+  | { ok: true; writes: { tag: T; landed: boolean; result: D1Result | undefined }[] }
+  | { ok: false; error: string };
 
 /** Commits every write or none. Never throws: a failed batch is an answer the caller acts on. */
 export async function commit<T>(d1: D1Database, writes: readonly Write<T>[]): Promise<Committed<T>> {
@@ -13,7 +16,10 @@ export async function commit<T>(d1: D1Database, writes: readonly Write<T>[]): Pr
     const results = await d1.batch(writes.map((w) => w.statement));
     return {
       ok: true,
-      writes: writes.map((w, i) => ({ tag: w.tag, landed: results[i] ? landed(results[i]) : false })),
+      writes: writes.map((w, i) => {
+        const result = results[i];
+        return { tag: w.tag, landed: result ? landed(result) : false, result };
+      }),
     };
   } catch (err) {
     return { ok: false, error: describeError(err).message };

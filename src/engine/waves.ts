@@ -1,6 +1,14 @@
 // Attempt + settle as you go: runs the admitted jobs and commits their outcomes in small waves as they finish,
 // with the claims of the jobs still running; each message is acked or re-sent right after its own outcome commits.
-import { type AttemptRef, callbackPendingStatement, claimStatement, outcomeStatement } from "../db/consumer-statements";
+import {
+  type AttemptRef,
+  callbackPendingStatement,
+  claimStatement,
+  outcomeStatement,
+  returnedKeys,
+  type SucceedWrite,
+  succeedManyStatements,
+} from "../db/consumer-statements";
 import { counterUpserts } from "../db/counters";
 import type { JobRow } from "../db/schema";
 import type { GateNamespace } from "../gate/gate-client";
@@ -48,8 +56,12 @@ export type WaveDeps = {
 };
 
 type Finished = { run: Run; outcome: AttemptOutcome; finishedAt: number };
+type Written = { run: Run; settlement: Extract<Settlement, { kind: "write" }> };
 type Tag =
-  | { kind: "outcome"; run: Run; settlement: Extract<Settlement, { kind: "write" }> }
+  /** One row's outcome (a retry or a dead mark). */
+  | { kind: "outcome"; entry: Written }
+  /** Many successes in one statement: each landed if the statement returned its row. */
+  | { kind: "successes"; entries: Written[] }
   | { kind: "claim"; run: Run }
   | { kind: "extra" };
 
@@ -133,6 +145,7 @@ async function commitWave(settling: Finished[], claims: Run[], deps: WaveDeps): 
   const now = deps.now();
   const writes: Write<Tag>[] = [];
   const extras: Write<Tag>[] = [];
+  const successes: Written[] = [];
   const dropped: { run: Run; settlement: Extract<Settlement, { kind: "drop" }> }[] = [];
   const tally = createTally();
   for (const { run, outcome, finishedAt } of settling) {
@@ -149,7 +162,12 @@ async function commitWave(settling: Finished[], claims: Run[], deps: WaveDeps): 
       dropped.push({ run, settlement });
       continue;
     }
-    writes.push({ statement: outcomeStatement(deps.d1, settlement.write), tag: { kind: "outcome", run, settlement } });
+    if (settlement.write.kind === "succeed") successes.push({ run, settlement });
+    else
+      writes.push({
+        statement: outcomeStatement(deps.d1, settlement.write),
+        tag: { kind: "outcome", entry: { run, settlement } },
+      });
     tally.attempt(run.row.tenantId, run.row.type, settlement.end, settlement.durationMs);
     // Callback state commits with the outcome it reports (and lands only if that outcome did).
     if (settlement.finished && run.row.callbackUrl) {
@@ -161,6 +179,10 @@ async function commitWave(settling: Finished[], claims: Run[], deps: WaveDeps): 
       });
     }
   }
+  const successWrite = ({ settlement }: Written) => settlement.write as SucceedWrite;
+  for (const { statement, items } of succeedManyStatements(deps.d1, successes, successWrite)) {
+    writes.push({ statement, tag: { kind: "successes", entries: items } });
+  }
   for (const run of claims) {
     const statement = claimStatement(deps.d1, run.ref, now, now + leaseMsFor(run.options.timeoutSeconds));
     writes.push({ statement, tag: { kind: "claim", run } });
@@ -170,6 +192,7 @@ async function commitWave(settling: Finished[], claims: Run[], deps: WaveDeps): 
     extras.push({ statement, tag: { kind: "extra" } });
   }
 
+  // Callback marks go after the outcomes they depend on: the batch runs in order, as one transaction.
   const committed = await commit(deps.d1, [...writes, ...extras]);
   for (const { run, settlement } of dropped) {
     run.log[settlement.log.level](settlement.log.msg, settlement.log.fields);
@@ -179,11 +202,13 @@ async function commitWave(settling: Finished[], claims: Run[], deps: WaveDeps): 
   if (!committed.ok) {
     deps.log.error("wave write failed; its outcomes are retried, its claims written later", { error: committed.error });
     for (const { tag } of writes) {
-      if (tag.kind === "outcome") {
+      const entries = tag.kind === "outcome" ? [tag.entry] : tag.kind === "successes" ? tag.entries : [];
+      for (const { run } of entries) {
         // Not recorded, so never acked: the queue brings the message back, and that delivery claims before it runs.
-        tag.run.delivery.message.retry({ delaySeconds: WRITE_FAILURE_RETRY_SECONDS });
-        if (tag.run.lease) release.push(tag.run.lease);
-      } else if (tag.kind === "claim") tag.run.claimDueAt = Date.now() + CLAIM_RETRY_MS;
+        run.delivery.message.retry({ delaySeconds: WRITE_FAILURE_RETRY_SECONDS });
+        if (run.lease) release.push(run.lease);
+      }
+      if (tag.kind === "claim") tag.run.claimDueAt = Date.now() + CLAIM_RETRY_MS;
     }
     await releaseLeases(deps.gates, release, deps.log);
     return;
@@ -191,26 +216,14 @@ async function commitWave(settling: Finished[], claims: Run[], deps: WaveDeps): 
 
   const nextAttempts: Wait[] = [];
   const callbacks: FinishedJob[] = [];
-  for (const { tag, landed } of committed.writes) {
-    if (tag.kind === "claim") {
-      if (landed) {
-        tag.run.claim = "claimed";
-        tag.run.ref.claimed = true;
-      } else {
-        tag.run.claim = "lost";
-        tag.run.log.warn("claim lost: another delivery or a retry by hand took the job over; run aborted");
-        tag.run.abort.abort();
-      }
-      continue;
-    }
-    if (tag.kind !== "outcome") continue;
-    const { run, settlement } = tag;
+  const settled = (entry: Written, landed: boolean) => {
+    const { run, settlement } = entry;
     if (run.lease) release.push(run.lease);
     if (!landed) {
       // A cancel, a retry by hand or another delivery changed the job while it ran: that change is the record.
       run.log.warn("outcome dropped: the job changed while it ran", { status: run.row.status });
       run.delivery.message.ack();
-      continue;
+      return;
     }
     run.log[settlement.log.level](settlement.log.msg, settlement.log.fields);
     if (settlement.after.kind === "nextAttempt") {
@@ -221,6 +234,22 @@ async function commitWave(settling: Finished[], claims: Run[], deps: WaveDeps): 
       });
     } else run.delivery.message.ack();
     if (settlement.finished) callbacks.push({ row: run.row, status: settlement.finished });
+  };
+  for (const { tag, landed, result } of committed.writes) {
+    if (tag.kind === "claim") {
+      if (landed) {
+        tag.run.claim = "claimed";
+        tag.run.ref.claimed = true;
+      } else {
+        tag.run.claim = "lost";
+        tag.run.log.warn("claim lost: another delivery or a retry by hand took the job over; run aborted");
+        tag.run.abort.abort();
+      }
+    } else if (tag.kind === "outcome") settled(tag.entry, landed);
+    else if (tag.kind === "successes") {
+      const keys = result ? returnedKeys(result) : new Set<string>();
+      for (const entry of tag.entries) settled(entry, keys.has(`${entry.run.row.tenantId}/${entry.run.row.id}`));
+    }
   }
   // Slots are given back once the outcomes are recorded (one KeyGate call per key per wave).
   await Promise.all([

@@ -87,7 +87,7 @@ describe("D1 rows written per job (our main cost)", () => {
     expect(usage.rowsWritten - (counterRows?.n ?? 0)).toBe(2);
   });
 
-  it("settles a consumer batch of 100 fast jobs in one wave: 2 D1 round trips, 1 row per job, 1 counter row", async () => {
+  it("settles a consumer batch of 100 fast jobs in one wave: 2 D1 round trips, 3 queries, 1 row per job, 1 counter row", async () => {
     const { key, tenant } = await newTenant("meter-wave");
     const { queue, sent } = capturingQueue();
     const enqueued = await worker.fetch(
@@ -122,9 +122,20 @@ describe("D1 rows written per job (our main cost)", () => {
       .first<{ n: number }>();
     // One SELECT batch to load, one wave for every outcome and the counter; no claim (nothing ran a second).
     expect(roundTrips).toBe(2);
+    // Three queries in all (the load, the wave's successes as one statement, the counter): far under D1's
+    // per-invocation query limit, even the Free plan's 50.
+    expect(usage.statements).toBe(3);
     expect(usage.rowsWritten).toBe(100 + (counterRows?.n ?? 0));
     expect(counterRows?.n).toBe(1);
     expect(elapsed).toBeLessThan(1_000);
-    console.info(JSON.stringify({ jobs: 100, roundTrips, rowsWritten: usage.rowsWritten, elapsedMs: elapsed }));
+    console.info(
+      JSON.stringify({
+        jobs: 100,
+        roundTrips,
+        queries: usage.statements,
+        rowsWritten: usage.rowsWritten,
+        elapsedMs: elapsed,
+      }),
+    );
   });
 });
