@@ -1,53 +1,72 @@
 // Counts what a consumer does with each delivered message, so queue operations can be priced from logs.
 export type QueueUsage = { delivered: number; acked: number; retried: number };
 
+type Settle = (id: string, kind: "acked" | "retried") => void;
+
+/** A delivered message that reports its ack or retry. A plain class, not a Proxy: the consumer reads these per job. */
+class MeteredMessage<T> implements Message<T> {
+  constructor(
+    private readonly inner: Message<T>,
+    private readonly settle: Settle,
+  ) {}
+  get id() {
+    return this.inner.id;
+  }
+  get timestamp() {
+    return this.inner.timestamp;
+  }
+  get body() {
+    return this.inner.body;
+  }
+  get attempts() {
+    return this.inner.attempts;
+  }
+  ack(): void {
+    this.settle(this.inner.id, "acked");
+    this.inner.ack();
+  }
+  retry(options?: QueueRetryOptions): void {
+    this.settle(this.inner.id, "retried");
+    this.inner.retry(options);
+  }
+}
+
+class MeteredBatch<T> implements MessageBatch<T> {
+  readonly messages: readonly Message<T>[];
+  constructor(
+    private readonly inner: MessageBatch<T>,
+    private readonly settle: Settle,
+  ) {
+    this.messages = inner.messages.map((message) => new MeteredMessage(message, settle));
+  }
+  get queue() {
+    return this.inner.queue;
+  }
+  get metadata() {
+    return this.inner.metadata;
+  }
+  ackAll(): void {
+    for (const m of this.inner.messages) this.settle(m.id, "acked");
+    this.inner.ackAll();
+  }
+  retryAll(options?: QueueRetryOptions): void {
+    for (const m of this.inner.messages) this.settle(m.id, "retried");
+    this.inner.retryAll(options);
+  }
+}
+
 /**
  * Wraps a batch so ack()/retry() calls are counted. Billing: each message is written once, read once per
  * delivery and deleted once, so operations = 3 · delivered − 2 · retried.
  */
 export function meterBatch<T>(batch: MessageBatch<T>): { batch: MessageBatch<T>; usage: QueueUsage } {
   const usage: QueueUsage = { delivered: batch.messages.length, acked: 0, retried: 0 };
+  // The first call decides a message's fate, as the queue does.
   const settled = new Set<string>();
-  const settle = (id: string, kind: "acked" | "retried") => {
+  const settle: Settle = (id, kind) => {
     if (settled.has(id)) return;
     settled.add(id);
     usage[kind]++;
   };
-  const messages = batch.messages.map(
-    (message) =>
-      new Proxy(message, {
-        get(target, prop) {
-          if (prop === "ack")
-            return () => {
-              settle(target.id, "acked");
-              target.ack();
-            };
-          if (prop === "retry")
-            return (options?: QueueRetryOptions) => {
-              settle(target.id, "retried");
-              target.retry(options);
-            };
-          const value = Reflect.get(target, prop, target);
-          return typeof value === "function" ? value.bind(target) : value;
-        },
-      }),
-  );
-  const wrapped = new Proxy(batch, {
-    get(target, prop) {
-      if (prop === "messages") return messages;
-      if (prop === "ackAll")
-        return () => {
-          for (const m of target.messages) settle(m.id, "acked");
-          target.ackAll();
-        };
-      if (prop === "retryAll")
-        return (options?: QueueRetryOptions) => {
-          for (const m of target.messages) settle(m.id, "retried");
-          target.retryAll(options);
-        };
-      const value = Reflect.get(target, prop, target);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-  return { batch: wrapped, usage };
+  return { batch: new MeteredBatch(batch, settle), usage };
 }
