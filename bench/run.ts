@@ -16,7 +16,8 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const PIPELINE_JOBS = Number(process.env.BENCH_PIPELINE_JOBS ?? 10_000);
 const COST_JOBS = Number(process.env.BENCH_COST_JOBS ?? 200);
 const PROFILE_JOBS = Number(process.env.BENCH_PROFILE_JOBS ?? 2_000);
-const BATCH_ROUNDS = 3;
+const BATCH_ROUNDS = 5;
+let tenants = 0;
 
 type Load = { requestsPerSecond: number; p50Ms: number; p99Ms: number; non2xx: number };
 
@@ -141,7 +142,7 @@ async function cpuPerJob(system: System, profiler: Profiler, jobsPerSecond: numb
 
 /**
  * One batch enqueue of 100 jobs (due in 2 s, so the consumer stays out of its profile), then the
- * consumer batch that runs them; the median of a few rounds.
+ * consumer batch that runs them; the least of a few rounds.
  */
 async function batchOf100(system: System, profiler: Profiler) {
   const enqueues: CpuSummary[] = [];
@@ -167,9 +168,11 @@ async function batchOf100(system: System, profiler: Profiler) {
     if (enqueue && enqueues.length < BATCH_ROUNDS) enqueues.push(enqueue);
     if (consumer && consumers.length < BATCH_ROUNDS) consumers.push(consumer);
   }
-  const median = (list: CpuSummary[]) => [...list].sort((a, b) => a.cpuMs - b.cpuMs)[Math.floor(list.length / 2)];
-  const enqueue = median(enqueues) as CpuSummary;
-  const consumer = median(consumers) as CpuSummary;
+  // The least of the rounds: the profiler samples wall time while JavaScript runs, so another process taking
+  // the core mid-function only ever adds to a round (this machine's other work), never takes away.
+  const least = (list: CpuSummary[]) => [...list].sort((a, b) => a.cpuMs - b.cpuMs)[0];
+  const enqueue = least(enqueues) as CpuSummary;
+  const consumer = least(consumers) as CpuSummary;
   return {
     allFinished,
     enqueueMs: enqueue.cpuMs,
@@ -224,7 +227,7 @@ async function main() {
       edgeJobs: {
         name: "edgeJobs",
         dev: fast,
-        newTenant: (name) => fast.newKey(`bench-${name}`),
+        newTenant: (name) => fast.newKey(`bench-${name}-${tenants++}`),
         job: (delaySeconds) => ({ type: "cleanup-expired-sessions", payload: {}, delaySeconds }),
         doneCheck: async (tenant) => async () => (await unfinished(fast, tenant as string)) === 0,
         succeeded: (tenant) => countJobs(fast, tenant as string, "succeeded"),
