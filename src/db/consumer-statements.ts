@@ -81,6 +81,42 @@ export const claimStatement = (d1: D1Database, ref: AttemptRef, now: number, lea
   prepared(d1, CLAIM).bind(ref.tenant, ref.id, ref.attempt, ref.token, ref.startedAt, now, leaseUntil);
 
 /**
+ * A wave's claims in one statement: [tenant, id, attempt, token, startedAt, leaseUntil] per job as one JSON
+ * parameter, each under the same rule as a single claim (now is ?2). RETURNING names the claims won.
+ */
+const CLAIM_MANY = `UPDATE ${JOBS} SET ${col("status")} = 'running', ${col("attempts")} = o.attempt,
+  ${col("startedAt")} = o.started, ${col("updatedAt")} = ?2, ${col("leaseUntil")} = o.lease
+  FROM (SELECT ${["tenant", "id", "attempt", "token", "started", "lease"]
+    .map((name, i) => `json_extract(value, '$[${i}]') AS ${name}`)
+    .join(", ")} FROM json_each(?1)) AS o
+  WHERE ${JOBS}.${col("tenantId")} = o.tenant AND ${JOBS}.${col("id")} = o.id
+  AND ${JOBS}.${col("attempts")} = o.attempt - 1 AND ${JOBS}.${col("runToken")} = o.token
+  AND (${JOBS}.${col("status")} IN ('queued', 'retrying') OR (${JOBS}.${col("status")} = 'running' AND ${JOBS}.${col("leaseUntil")} < ?2))
+  RETURNING ${JOBS}.${col("tenantId")} AS tenant, ${JOBS}.${col("id")} AS id`;
+
+/** Claims rows are small: 100 per statement stays far under D1's statement size. */
+const CLAIMS_PER_STATEMENT = 100;
+
+/** The statements that claim these attempts, each with the items it carries; `leaseUntil(item)` per job. */
+export function claimManyStatements<T>(
+  d1: D1Database,
+  items: readonly T[],
+  claimOf: (item: T) => { ref: AttemptRef; leaseUntil: number },
+  now: number,
+): { statement: D1PreparedStatement; items: T[] }[] {
+  const statements: { statement: D1PreparedStatement; items: T[] }[] = [];
+  for (let i = 0; i < items.length; i += CLAIMS_PER_STATEMENT) {
+    const chunk = items.slice(i, i + CLAIMS_PER_STATEMENT);
+    const json = chunk.map((item) => {
+      const { ref, leaseUntil } = claimOf(item);
+      return [ref.tenant, ref.id, ref.attempt, ref.token, ref.startedAt, leaseUntil];
+    });
+    statements.push({ statement: prepared(d1, CLAIM_MANY).bind(JSON.stringify(json), now), items: chunk });
+  }
+  return statements;
+}
+
+/**
  * Outcome writes land only on the attempt they belong to: the claim it holds, or, unclaimed, the state
  * the consumer read. Both check the run token, so a cancel + retry by hand meanwhile drops the outcome.
  */

@@ -3,7 +3,7 @@
 import {
   type AttemptRef,
   callbackPendingStatement,
-  claimStatement,
+  claimManyStatements,
   outcomeStatement,
   returnedKeys,
   type SucceedWrite,
@@ -62,7 +62,8 @@ type Tag =
   | { kind: "outcome"; entry: Written }
   /** Many successes in one statement: each landed if the statement returned its row. */
   | { kind: "successes"; entries: Written[] }
-  | { kind: "claim"; run: Run }
+  /** Many claims in one statement: each won if the statement returned its row. */
+  | { kind: "claims"; runs: Run[] }
   | { kind: "extra" };
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
@@ -183,9 +184,9 @@ async function commitWave(settling: Finished[], claims: Run[], deps: WaveDeps): 
   for (const { statement, items } of succeedManyStatements(deps.d1, successes, successWrite)) {
     writes.push({ statement, tag: { kind: "successes", entries: items } });
   }
-  for (const run of claims) {
-    const statement = claimStatement(deps.d1, run.ref, now, now + leaseMsFor(run.options.timeoutSeconds));
-    writes.push({ statement, tag: { kind: "claim", run } });
+  const claimOf = (run: Run) => ({ ref: run.ref, leaseUntil: now + leaseMsFor(run.options.timeoutSeconds) });
+  for (const { statement, items } of claimManyStatements(deps.d1, claims, claimOf, now)) {
+    writes.push({ statement, tag: { kind: "claims", runs: items } });
   }
   // One counters upsert per (tenant, type) per wave, committed with the outcomes it counts.
   for (const statement of counterUpserts(deps.d1, tally.entries(), minuteOf(now))) {
@@ -208,7 +209,7 @@ async function commitWave(settling: Finished[], claims: Run[], deps: WaveDeps): 
         run.delivery.message.retry({ delaySeconds: WRITE_FAILURE_RETRY_SECONDS });
         if (run.lease) release.push(run.lease);
       }
-      if (tag.kind === "claim") tag.run.claimDueAt = Date.now() + CLAIM_RETRY_MS;
+      if (tag.kind === "claims") for (const run of tag.runs) run.claimDueAt = Date.now() + CLAIM_RETRY_MS;
     }
     await releaseLeases(deps.gates, release, deps.log);
     return;
@@ -236,14 +237,17 @@ async function commitWave(settling: Finished[], claims: Run[], deps: WaveDeps): 
     if (settlement.finished) callbacks.push({ row: run.row, status: settlement.finished });
   };
   for (const { tag, landed, result } of committed.writes) {
-    if (tag.kind === "claim") {
-      if (landed) {
-        tag.run.claim = "claimed";
-        tag.run.ref.claimed = true;
-      } else {
-        tag.run.claim = "lost";
-        tag.run.log.warn("claim lost: another delivery or a retry by hand took the job over; run aborted");
-        tag.run.abort.abort();
+    if (tag.kind === "claims") {
+      const won = result ? returnedKeys(result) : new Set<string>();
+      for (const run of tag.runs) {
+        if (won.has(`${run.row.tenantId}/${run.row.id}`)) {
+          run.claim = "claimed";
+          run.ref.claimed = true;
+        } else {
+          run.claim = "lost";
+          run.log.warn("claim lost: another delivery or a retry by hand took the job over; run aborted");
+          run.abort.abort();
+        }
       }
     } else if (tag.kind === "outcome") settled(tag.entry, landed);
     else if (tag.kind === "successes") {
