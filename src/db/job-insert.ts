@@ -19,11 +19,27 @@ const COLUMNS = Object.entries(getTableColumns(jobs)).map(([key, column]) => {
   if (column.defaultFn || is(column.default, SQL)) {
     throw new Error(`jobs.${key}: a computed default cannot be bound; give it a literal default`);
   }
-  return { key: key as Key, name: column.name, fallback: column.hasDefault ? (column.default ?? null) : null };
+  return {
+    key: key as Key,
+    name: column.name,
+    fallback: column.hasDefault ? (column.default ?? null) : null,
+    /** Not null without a default: every insert must name it. */
+    required: column.notNull && !column.hasDefault,
+  };
 });
 
-/** `on conflict do nothing`: an idempotent replay names an existing id, and D1 then reports 0 changes. */
-const INSERT_SQL = `insert into "${getTableName(jobs)}" (${COLUMNS.map((c) => `"${c.name}"`).join(", ")}) values (${COLUMNS.map(() => "?").join(", ")}) on conflict do nothing`;
+/**
+ * `on conflict do nothing`: an idempotent replay names an existing id, and D1 then reports 0 changes.
+ * Only the columns some row of the batch sets are bound; the rest (result, error, started_at, … on a new
+ * job) take the table's own default, which is the schema's. Fewer bound values, less for D1 to carry.
+ */
+function insertSql(columns: typeof COLUMNS): string {
+  const names = columns.map((c) => `"${c.name}"`).join(", ");
+  return `insert into "${getTableName(jobs)}" (${names}) values (${columns.map(() => "?").join(", ")}) on conflict do nothing`;
+}
+
+const boundColumns = (rows: JobRow[]) =>
+  COLUMNS.filter((c) => c.required || rows.some((row) => (row[c.key] ?? null) !== c.fallback));
 
 /** The row exactly as the insert stores it: the schema's defaults where the new job gives no value. */
 export function storedJobRow(row: NewJob): JobRow {
@@ -40,8 +56,9 @@ const d1Of = (db: Db): D1Database => (db as Db & { $client: D1Database }).$clien
 
 /** One prepared INSERT, bound once per row, for a single db.batch (all or nothing). */
 export function insertJobStatements(db: Db, rows: JobRow[]): D1PreparedStatement[] {
-  const insert = d1Of(db).prepare(INSERT_SQL);
-  return rows.map((row) => insert.bind(...COLUMNS.map(({ key }) => row[key] ?? null)));
+  const columns = boundColumns(rows);
+  const insert = d1Of(db).prepare(insertSql(columns));
+  return rows.map((row) => insert.bind(...columns.map(({ key }) => row[key] ?? null)));
 }
 
 /** Runs the inserts in one batch; answers, per row, whether it was created (false: its id already existed). */
