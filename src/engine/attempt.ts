@@ -36,9 +36,11 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptOutcome> {
   let onClaimLost: (() => void) | undefined;
   // Ends the attempt on its timeout or on a lost claim; ctx.signal tells the handler either way.
   const stopped = new Promise<never>((_, reject) => {
+    // Settled before the abort runs the handler's listeners: a handler that rejects with its own error on abort
+    // must not win the race, so a timeout is always recorded as one.
     const stop = (error: Error) => {
-      controller.abort(error);
       reject(error);
+      controller.abort(error);
     };
     timer = setTimeout(
       () => stop(new TimeoutError(`attempt timed out after ${timeoutSeconds}s`)),

@@ -1,10 +1,14 @@
 import { describe, expect, it } from "vitest";
+import { z } from "zod";
 import type { JobRow } from "../../src/db/schema";
+import { runAttempt } from "../../src/engine/attempt";
 import { decideDeadLetter } from "../../src/engine/dlq-consumer";
 import { effectiveTimeoutSeconds, leaseMsFor } from "../../src/engine/limits";
 import { settle } from "../../src/engine/settle";
 import { triage } from "../../src/engine/triage";
+import { defineJob } from "../../src/jobs/define-job";
 import { TimeoutError } from "../../src/jobs/errors";
+import { log } from "../../src/jobs/logger";
 import { echo } from "../fixtures/test-jobs";
 
 const NOW = Date.UTC(2026, 11, 1, 12);
@@ -139,5 +143,29 @@ describe("the attempt timeout cap", () => {
       1, 840, 840,
     ]);
     expect(leaseMsFor(900)).toBe(855_000);
+  });
+});
+
+describe("the attempt stage", () => {
+  it("records a timeout as a TimeoutError even when the handler rejects with its own error on abort", async () => {
+    const stubborn = defineJob({
+      type: "test-own-abort-error",
+      input: z.object({}),
+      run: (_input, ctx) =>
+        new Promise((_, reject) => ctx.signal.addEventListener("abort", () => reject(new Error("my own abort")))),
+    });
+    const outcome = await runAttempt({
+      definition: stubborn,
+      payload: {},
+      jobId: "job_1",
+      tenant: "t",
+      attempt: 1,
+      timeoutSeconds: 1,
+      claim: new AbortController().signal,
+      env: {} as Env,
+      log,
+    });
+    expect(outcome.ok).toBe(false);
+    expect(outcome.ok ? null : (outcome.error as Error).name).toBe("TimeoutError");
   });
 });
