@@ -1,5 +1,5 @@
 // Job queries and transitions: the only place that knows how jobs are stored.
-import { and, desc, eq, inArray, lt, or, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { CANCELLABLE, RETRYABLE_BY_HAND } from "../jobs/state";
 import {
