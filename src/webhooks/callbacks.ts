@@ -1,10 +1,9 @@
 // Completion callbacks: marked pending with the job's outcome, then delivered (signed) from the jobs queue with retries.
-import { markCallbackPendingStatement, saveCallbackStateStatement } from "../db/callback-state";
-import { type Db, openDb } from "../db/client";
+import { saveCallbackStateStatement } from "../db/callback-state";
+import { openDb } from "../db/client";
 import { loadJobs, rowToJob, type Statement } from "../db/jobs";
 import type { JobRow } from "../db/schema";
 import { describeError } from "../jobs/errors";
-import { newId } from "../jobs/ids";
 import type { Logger } from "../jobs/logger";
 import { log as rootLog } from "../jobs/logger";
 import { needsWatch } from "../jobs/rescue-window";
@@ -14,7 +13,6 @@ import {
   type CallbackEvent,
   type CallbackState,
   type DeliveryResult,
-  pendingState,
 } from "./callback-state";
 import { parseRetryAfter } from "./response-policy";
 import { callbackSigningSecretsByTenant } from "./secret-store";
@@ -34,28 +32,6 @@ export type FinishedJob = { row: JobRow; status: "succeeded" | "dead" };
 
 /** When the state write of a delivery batch fails, its messages come back after this delay. */
 const WRITE_FAILURE_RETRY_SECONDS = 10;
-
-const eventOf = (status: FinishedJob["status"]): CallbackEvent =>
-  status === "succeeded" ? "job.succeeded" : "job.dead";
-
-/**
- * For the consumer's outcome batch: a pending state for each finished job that has a callbackUrl,
- * committed together with the outcome so a finished job always shows its callback.
- */
-export function callbackPendingWrites(db: Db, finished: FinishedJob[], finishedAt: number): Statement[] {
-  return finished
-    .filter(({ row }) => row.callbackUrl)
-    .map(({ row, status }) =>
-      markCallbackPendingStatement(
-        db,
-        row.tenantId,
-        row.id,
-        status,
-        finishedAt,
-        JSON.stringify(pendingState(eventOf(status), newId("msg", finishedAt))),
-      ),
-    );
-}
 
 export const callbackMessage = (row: Pick<JobRow, "tenantId" | "id">): CallbackMessage => ({
   kind: "callback",
