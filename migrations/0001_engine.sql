@@ -1,1 +1,0 @@
-ALTER TABLE `jobs` ADD `run_token` integer DEFAULT 0 NOT NULL;
