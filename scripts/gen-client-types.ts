@@ -38,7 +38,7 @@ const STUB_HOOK = `export async function resolve(specifier, context, next) {
 export async function openApiDocument(): Promise<Record<string, unknown>> {
   register(`data:text/javascript,${encodeURIComponent(STUB_HOOK)}`);
   const { createApp } = await import("../src/http/app");
-  const { createRegistry } = await import("../src/jobs/define-job");
+  const { createRegistry } = await import("../src/core/define-job");
   const { tasks } = await import("../src/tasks");
   const app = createApp(createRegistry(tasks));
   const quiet = console.log;

@@ -3,24 +3,24 @@ import { Hono } from "hono";
 import { basePath } from "hono/route";
 import type { z } from "zod";
 import type { EnqueueRequest } from "./client/types";
+import { createRegistry, type JobDefinition, type JobRegistry } from "./core/define-job";
 import type { KeyGate } from "./gate/key-gate";
-import { createRegistry, type JobDefinition, type JobRegistry } from "./jobs/define-job";
 import { createJobsRpc, type JobsRpcClass } from "./rpc/jobs-rpc";
 import type { DeclaredSchedule } from "./scheduler/define-schedule";
 import { createWorker } from "./worker";
 
 export type { Job as ApiJob, JobDetail, JobStatus as ApiJobStatus } from "./client/types";
+export type { Backoff, FlowSettings, JobStatus } from "./contract/job";
+export type { JobContext, JobDefinition, JobRegistry } from "./core/define-job";
+export { defineJob } from "./core/define-job";
+export { NonRetryableError, RetryAfterError } from "./core/errors";
+export type { LogFields, Logger } from "./core/logger";
 /**
  * The Durable Object bound as KEY_GATE: `export { KeyGate } from "edge-jobs"` in the Worker's entry. Not a member
  * of createEdgeJobs()'s answer: `wrangler types` names the entry's KeyGate in Env, so a subclass of a value built
  * from createEdgeJobs<Env>() would make Env depend on itself.
  */
 export { KeyGate } from "./gate/key-gate";
-export type { JobContext, JobDefinition, JobRegistry } from "./jobs/define-job";
-export { defineJob } from "./jobs/define-job";
-export { NonRetryableError, RetryAfterError } from "./jobs/errors";
-export type { LogFields, Logger } from "./jobs/logger";
-export type { Backoff, FlowSettings, JobStatus } from "./jobs/types";
 export type { JobsRpcCalls, JobsRpcClass, JobsRpcProps } from "./rpc/jobs-rpc";
 export type { Answer, Job as RpcJob, JobDetail as RpcJobDetail, JobPage as RpcJobPage } from "./rpc/rpc-types";
 export type { DeclaredSchedule, ScheduleDefinition } from "./scheduler/define-schedule";

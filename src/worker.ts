@@ -1,8 +1,10 @@
 // Composes the Worker's handlers from a list of job types, so a test or a user's entry can add its own.
+
+import { createRegistry, type JobDefinition } from "./core/define-job";
+import { registerDashboard } from "./dashboard";
 import { consumeJobs } from "./engine/consumer";
 import { consumeDeadLetters } from "./engine/dlq-consumer";
 import { createApp } from "./http/app";
-import { createRegistry, type JobDefinition } from "./jobs/define-job";
 import { metered } from "./metering/invocation";
 import { meterBatch } from "./metering/queue";
 import { declaredScheduleSync } from "./scheduler/declared-schedules";
@@ -16,6 +18,8 @@ export function createWorker(options: { jobs: JobDefinition[]; schedules?: Decla
   checkDeclaredSchedules(options.schedules ?? [], registry);
   const syncDeclared = declaredScheduleSync(options.schedules ?? []);
   const app = createApp(registry);
+  // Mounted here, not in http/: the dashboard calls the API in process, so it sits above it.
+  registerDashboard(app);
   return {
     fetch: (request, env, ctx) =>
       metered({ handler: "fetch", method: request.method, path: new URL(request.url).pathname }, env, (meteredEnv) =>

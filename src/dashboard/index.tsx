@@ -1,9 +1,9 @@
 // /dashboard: the server-rendered web dashboard (Hono JSX), a client of the public API signed in with a tenant key.
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { type Context, Hono } from "hono";
+import { JOB_STATUSES, type Job } from "../contract/job";
 import type { AppEnv } from "../http/app-env";
 import { collectMetrics } from "../http/routes/metrics";
-import { JOB_STATUSES, type Job } from "../jobs/types";
 import { throughputSeries } from "../metrics/snapshot";
 import { registerActions } from "./actions";
 import { apiFor } from "./api-client";

@@ -1,6 +1,6 @@
 // The consumer's hot statements: SQL text built once from the drizzle schema's names, only bound per row.
 import { getTableColumns, getTableName } from "drizzle-orm";
-import { needsWatch } from "../jobs/rescue-window";
+import { needsWatch } from "../core/rescue-window";
 import { type JobRow, jobs } from "./schema";
 
 type JobColumn = keyof JobRow;

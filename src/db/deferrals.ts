@@ -1,5 +1,5 @@
 // Flow-control deferrals: the job waits without spending an attempt; its attempt log says why (src/db/consumer-statements.ts writes it).
-import type { AttemptLogEntry } from "../jobs/types";
+import type { AttemptLogEntry } from "../contract/job";
 
 /** Older deferral entries are dropped past this many, so a long wait cannot grow the row without bound. */
 const MAX_DEFERRAL_ENTRIES = 10;

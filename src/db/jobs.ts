@@ -1,7 +1,6 @@
 // Job queries and transitions: the only place that knows how jobs are stored.
 import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
-import { CANCELLABLE, RETRYABLE_BY_HAND } from "../jobs/state";
 import {
   type AttemptLogEntry,
   FINISHED_STATUSES,
@@ -9,7 +8,8 @@ import {
   type JobError,
   type JobOptions,
   type JobStatus,
-} from "../jobs/types";
+} from "../contract/job";
+import { CANCELLABLE, RETRYABLE_BY_HAND } from "../core/state";
 import type { Db } from "./client";
 import { type JobRow, jobs } from "./schema";
 

@@ -1,6 +1,6 @@
 // Metrics queries: the cheap reads behind /v1/metrics (indexes and bounded ranges only); the counter upserts are in ./counters.ts.
 import { and, eq, gte } from "drizzle-orm";
-import { idFloor } from "../jobs/ids";
+import { idFloor } from "../core/ids";
 import { parseBuckets } from "../metrics/buckets";
 import type { JobState, MinuteRow, StateCount } from "../metrics/snapshot";
 import type { Db } from "./client";

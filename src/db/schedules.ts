@@ -1,7 +1,7 @@
 // Schedule queries: CRUD for the API, the tick's due page and advance, and the upsert of schedules declared in code.
 import { and, desc, eq, inArray, lt, lte, sql } from "drizzle-orm";
-import type { Schedule, ScheduleJobOptions } from "../http/schemas";
-import type { CatchUp } from "../jobs/cron";
+import type { CatchUp } from "../contract/cron-rules";
+import type { Schedule, ScheduleJobOptions } from "../contract/schemas";
 import type { Db } from "./client";
 import { type ScheduleRow, schedules } from "./schema";
 

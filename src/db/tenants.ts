@@ -1,6 +1,6 @@
 // Tenants: one row each, recorded on a tenant's first job (any path) or key; the tick's sweeps walk them in pages.
-import { idFloor } from "../jobs/ids";
-import { RESCUE_WINDOW_MS } from "../jobs/rescue-window";
+import { idFloor } from "../core/ids";
+import { RESCUE_WINDOW_MS } from "../core/rescue-window";
 import type { Db } from "./client";
 import { tenants } from "./schema";
 

@@ -1,7 +1,7 @@
 // The attempt stage: runs one attempt of a handler under its (capped) timeout and its claim, and reports how it ended. Never throws.
-import type { JobDefinition } from "../jobs/define-job";
-import { NonRetryableError, TimeoutError } from "../jobs/errors";
-import type { Logger } from "../jobs/logger";
+import type { JobDefinition } from "../core/define-job";
+import { NonRetryableError, TimeoutError } from "../core/errors";
+import type { Logger } from "../core/logger";
 import { effectiveTimeoutSeconds } from "./limits";
 
 export type AttemptOutcome =

@@ -1,6 +1,7 @@
 // The commit stage: a wave's writes in one D1 batch (one transaction); each write learns whether it matched its row.
+
+import { describeError } from "../core/errors";
 import { landed } from "../db/consumer-statements";
-import { describeError } from "../jobs/errors";
 
 export type Write<T> = { statement: D1PreparedStatement; tag: T };
 

@@ -1,4 +1,10 @@
 // The jobs queue's consumer: load → triage → gate → (early writes and claims) → attempt + settle in waves → commit.
+
+import type { JobError, JobMessage } from "../contract/job";
+import type { JobRegistry } from "../core/define-job";
+import { describeError } from "../core/errors";
+import { newId } from "../core/ids";
+import { type Logger, log as rootLog } from "../core/logger";
 import {
   type AttemptRef,
   callbackPendingStatement,
@@ -9,11 +15,6 @@ import {
 } from "../db/consumer-statements";
 import { counterUpserts } from "../db/counters";
 import type { JobRow } from "../db/schema";
-import type { JobRegistry } from "../jobs/define-job";
-import { describeError } from "../jobs/errors";
-import { newId } from "../jobs/ids";
-import { type Logger, log as rootLog } from "../jobs/logger";
-import type { JobError, JobMessage } from "../jobs/types";
 import { createTally, minuteOf } from "../metrics/tally";
 import { pendingState } from "../webhooks/callback-state";
 import { deliverCallbacks, enqueueCallbacks, type FinishedJob, isCallbackMessage } from "../webhooks/callbacks";

@@ -1,6 +1,7 @@
 // One queue message of a job, read: its message and the job it names. Malformed messages are answered here.
-import type { Logger } from "../jobs/logger";
-import type { JobMessage } from "../jobs/types";
+
+import type { JobMessage } from "../contract/job";
+import type { Logger } from "../core/logger";
 
 export type Delivery = { message: Message<unknown>; job: JobMessage };
 

@@ -1,4 +1,9 @@
 // The dead-letter queue's consumer: a job the queue gave up on goes back in line while it has attempts left; dead only when it cannot run.
+
+import { type AttemptLogEntry, FINISHED_STATUSES, type JobMessage } from "../contract/job";
+import { describeError } from "../core/errors";
+import { newId } from "../core/ids";
+import { log } from "../core/logger";
 import { watchCallbacksStatement } from "../db/callback-state";
 import {
   callbackPendingStatement,
@@ -8,10 +13,6 @@ import {
 } from "../db/consumer-statements";
 import { withDeferral } from "../db/deferrals";
 import type { JobRow } from "../db/schema";
-import { describeError } from "../jobs/errors";
-import { newId } from "../jobs/ids";
-import { log } from "../jobs/logger";
-import { type AttemptLogEntry, FINISHED_STATUSES, type JobMessage } from "../jobs/types";
 import { pendingState } from "../webhooks/callback-state";
 import { enqueueCallbacks, type FinishedJob, isCallbackMessage } from "../webhooks/callbacks";
 import { readDeliveries } from "./delivery";

@@ -1,9 +1,10 @@
 // The gate stage (flow control): one KeyGate call per (tenant, flow key) per batch decides which jobs start now.
+
+import type { AttemptLogEntry, FlowSettings, JobOptions } from "../contract/job";
+import type { Logger } from "../core/logger";
 import { withDeferral } from "../db/deferrals";
 import type { JobRow } from "../db/schema";
 import { flowGate, type GateNamespace } from "../gate/gate-client";
-import type { Logger } from "../jobs/logger";
-import type { AttemptLogEntry, FlowSettings, JobOptions } from "../jobs/types";
 import { type Delivery, leaseIdOf } from "./delivery";
 
 export type GateItem = { delivery: Delivery; row: JobRow; options: JobOptions; leaseMs: number };

@@ -1,10 +1,11 @@
 // Settle, pure: an attempt's outcome → the row write that records it, and what to do with its message once that write commits.
+
+import type { AttemptLogEntry, JobOptions } from "../contract/job";
+import { describeError } from "../core/errors";
+import type { LogFields } from "../core/logger";
+import { decideAfterFailure } from "../core/state";
 import type { AttemptRef, OutcomeWrite } from "../db/consumer-statements";
 import type { JobRow } from "../db/schema";
-import { describeError } from "../jobs/errors";
-import type { LogFields } from "../jobs/logger";
-import { decideAfterFailure } from "../jobs/state";
-import type { AttemptLogEntry, JobOptions } from "../jobs/types";
 import type { AttemptEnd } from "../metrics/tally";
 import type { AttemptOutcome } from "./attempt";
 

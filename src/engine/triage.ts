@@ -1,7 +1,8 @@
 // Triage, pure: what to do with each delivery given the job's row — ack it, let it wait, dead-letter the job, or run it.
+
+import { FINISHED_STATUSES, type JobError, type JobOptions } from "../contract/job";
+import type { JobDefinition } from "../core/define-job";
 import type { JobRow } from "../db/schema";
-import type { JobDefinition } from "../jobs/define-job";
-import { FINISHED_STATUSES, type JobError, type JobOptions } from "../jobs/types";
 
 export type Triage =
   /** Nothing to do: the job is gone, finished, not due, or another message of this batch carries it. */

@@ -1,7 +1,8 @@
 // Waits: a job that is not failing but must come back later is acked and re-sent with a delay, never message.retry().
-import { describeError } from "../jobs/errors";
-import type { Logger } from "../jobs/logger";
-import type { JobMessage } from "../jobs/types";
+
+import type { JobMessage } from "../contract/job";
+import { describeError } from "../core/errors";
+import type { Logger } from "../core/logger";
 import type { Delivery } from "./delivery";
 
 export type Wait = { delivery: Delivery; delaySeconds: number; reason: string };

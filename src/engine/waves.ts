@@ -1,5 +1,10 @@
 // Attempt + settle as you go: runs the admitted jobs and commits their outcomes in small waves as they finish,
 // with the claims of the jobs still running; each message is acked or re-sent right after its own outcome commits.
+
+import type { JobMessage, JobOptions } from "../contract/job";
+import type { JobDefinition } from "../core/define-job";
+import { newId } from "../core/ids";
+import type { Logger } from "../core/logger";
 import {
   type AttemptRef,
   callbackPendingStatement,
@@ -12,10 +17,6 @@ import {
 import { counterUpserts } from "../db/counters";
 import type { JobRow } from "../db/schema";
 import type { GateNamespace } from "../gate/gate-client";
-import type { JobDefinition } from "../jobs/define-job";
-import { newId } from "../jobs/ids";
-import type { Logger } from "../jobs/logger";
-import type { JobMessage, JobOptions } from "../jobs/types";
 import { createTally, minuteOf } from "../metrics/tally";
 import { pendingState } from "../webhooks/callback-state";
 import { enqueueCallbacks, type FinishedJob } from "../webhooks/callbacks";

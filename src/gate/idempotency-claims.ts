@@ -1,5 +1,5 @@
 // Enqueue's idempotency step: claim each keyed row's key in its KeyGate and give the row the job id the key is bound to.
-import { IdempotencyConflictError } from "../queue/producer-errors";
+import { IdempotencyConflictError } from "../core/enqueue-errors";
 import { type GateNamespace, idempotencyGate } from "./gate-client";
 import { fingerprint } from "./idempotency";
 

@@ -1,8 +1,8 @@
 // Hono's environment: the Worker's bindings plus what middleware puts on each request.
 
+import type { JobRegistry } from "../core/define-job";
+import type { Logger } from "../core/logger";
 import type { Db } from "../db/client";
-import type { JobRegistry } from "../jobs/define-job";
-import type { Logger } from "../jobs/logger";
 
 export type Principal = { role: "admin" } | { role: "tenant"; tenant: string; keyId: string };
 

@@ -1,13 +1,13 @@
-// The Hono app: middleware, routes, the OpenAPI document and the single error handler.
+// The Hono app: middleware, routes, the OpenAPI document and the single error handler (the root mounts the dashboard).
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { registerDashboard } from "../dashboard";
+import { ApiError, zodIssues } from "../contract/errors";
+import type { JobRegistry } from "../core/define-job";
+import { newId } from "../core/ids";
+import { log } from "../core/logger";
 import { openDb } from "../db/client";
-import type { JobRegistry } from "../jobs/define-job";
-import { newId } from "../jobs/ids";
-import { log } from "../jobs/logger";
 import type { AppEnv } from "./app-env";
 import { authenticate, authorize } from "./auth";
-import { ApiError, onError, zodIssues } from "./errors";
+import { onError } from "./errors";
 import { registerDeadRoutes } from "./routes/dead";
 import { registerDocsRoutes } from "./routes/docs";
 import { registerFlowRoutes } from "./routes/flows";
@@ -71,7 +71,6 @@ export function createApp(registry: JobRegistry) {
     security: [{ apiKey: [] }],
   });
   registerDocsRoutes(app);
-  registerDashboard(app);
 
   app.notFound((c) =>
     c.json({ error: { code: "not_found", message: `no route for ${c.req.method} ${c.req.path}` } }, 404),

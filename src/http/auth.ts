@@ -1,8 +1,8 @@
 // Bearer authentication: the admin token manages keys, a tenant key scopes everything else.
 import type { Context, MiddlewareHandler } from "hono";
+import { ApiError } from "../contract/errors";
 import { findKeyByHash } from "../db/api-keys";
 import type { AppEnv } from "./app-env";
-import { ApiError } from "./errors";
 import { inProcessPrincipal } from "./in-process-principal";
 import { cachedKey, cacheKey } from "./key-cache";
 

@@ -1,6 +1,6 @@
 // Helpers that keep route definitions short: JSON bodies, JSON answers and the contract's error answers.
 import type { z } from "@hono/zod-openapi";
-import { ErrorSchema } from "./schemas";
+import { ErrorSchema } from "../contract/schemas";
 
 export const jsonBody = <T extends z.ZodType>(schema: T) => ({
   content: { "application/json": { schema } },

@@ -1,12 +1,12 @@
 // Runs one Worker invocation on metered bindings and logs what it used, so any workload's bill can be
 // read off the logs (bench/ sums these lines): D1 rows, queue message outcomes, Durable Object requests.
-import { log, setLogLevel } from "../jobs/logger";
+import { log, setLogLevel } from "../core/logger";
 import { withPlatformLimits } from "../limits";
 import { meterD1 } from "./d1";
 import { meterNamespace } from "./durable-objects";
 import type { QueueUsage } from "./queue";
 
-/** The logger's rule (src/jobs/logger.ts): any level but warn and error writes info lines. */
+/** The logger's rule (src/core/logger.ts): any level but warn and error writes info lines. */
 const logsInfo = (level: string | undefined) => level !== "warn" && level !== "error";
 
 export async function metered<T>(

@@ -1,6 +1,7 @@
 // The answer for a job a request just created, built from the values it was made of instead of re-parsing its row.
+
+import type { Job, JobOptions, JobStatus } from "../contract/job";
 import type { JobRow } from "../db/schema";
-import type { Job, JobOptions, JobStatus } from "../jobs/types";
 
 /** What the row's JSON columns were serialized from. */
 export type JobParts = { payload: unknown; options: JobOptions; metadata: Record<string, string> };

@@ -1,16 +1,5 @@
 // Enqueue: validate against the job type, commit the rows to D1, then send their ids to the queue.
-import type { Db } from "../db/client";
-import { insertJobs, storedJobRow } from "../db/job-insert";
-import { loadJobs, type NewJob, rowToJob } from "../db/jobs";
-import type { JobRow } from "../db/schema";
-import { recordTenant } from "../db/tenants";
-import type { GateNamespace } from "../gate/gate-client";
-import { claimIdempotencyKeys } from "../gate/idempotency-claims";
-import type { EnqueueInput } from "../http/schemas";
-import type { JobRegistry } from "../jobs/define-job";
-import { newId } from "../jobs/ids";
-import type { Logger } from "../jobs/logger";
-import { needsWatch, RESCUE_WINDOW_MS } from "../jobs/rescue-window";
+
 import {
   DEFAULT_BACKOFF,
   DEFAULT_MAX_ATTEMPTS,
@@ -21,13 +10,25 @@ import {
   type JobOptions,
   MAX_DELAY_SECONDS,
   MAX_QUEUE_DELAY_SECONDS,
-} from "../jobs/types";
+} from "../contract/job";
+import type { EnqueueInput } from "../contract/schemas";
+import type { JobRegistry } from "../core/define-job";
+import { PayloadTooLargeError, PayloadValidationError, UnknownJobTypeError } from "../core/enqueue-errors";
+import { newId } from "../core/ids";
+import type { Logger } from "../core/logger";
+import { needsWatch, RESCUE_WINDOW_MS } from "../core/rescue-window";
+import type { Db } from "../db/client";
+import { insertJobs, storedJobRow } from "../db/job-insert";
+import { loadJobs, type NewJob, rowToJob } from "../db/jobs";
+import type { JobRow } from "../db/schema";
+import { recordTenant } from "../db/tenants";
+import type { GateNamespace } from "../gate/gate-client";
+import { claimIdempotencyKeys } from "../gate/idempotency-claims";
 import { refusedTargets } from "../webhooks/enqueue-guard";
 import { createdJob, type JobParts } from "./enqueued-job";
-import { PayloadTooLargeError, PayloadValidationError, UnknownJobTypeError } from "./producer-errors";
 
 /** How far back the tick scans fresh ids for lost messages; a job due later is watched by index (see schema.ts). */
-export { RESCUE_WINDOW_MS } from "../jobs/rescue-window";
+export { RESCUE_WINDOW_MS } from "../core/rescue-window";
 
 export type EnqueueContext = {
   db: Db;

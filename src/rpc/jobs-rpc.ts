@@ -2,22 +2,22 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import type { z } from "zod";
 import type { EnqueueRequest, ListJobsQuery } from "../client/types";
-import { type Db, openDb } from "../db/client";
-import { attemptLogOf, cancelJob, getJob, listJobs, requeueByHandStatement, rowToJob } from "../db/jobs";
-import type { JobRow } from "../db/schema";
-import { ApiError, notFound, zodIssues } from "../http/errors";
-import { page } from "../http/routes/jobs";
+import { ApiError, notFound, zodIssues } from "../contract/errors";
+import type { JobMessage } from "../contract/job";
 import {
   BatchEnqueueSchema,
   EnqueueSchema,
   JobIdParam,
   ListJobsQuery as ListJobsQuerySchema,
   TenantSchema,
-} from "../http/schemas";
-import { createRegistry, type JobDefinition, type JobRegistry } from "../jobs/define-job";
-import { newId } from "../jobs/ids";
-import { type Logger, log } from "../jobs/logger";
-import type { JobMessage } from "../jobs/types";
+} from "../contract/schemas";
+import { createRegistry, type JobDefinition, type JobRegistry } from "../core/define-job";
+import { newId } from "../core/ids";
+import { type Logger, log } from "../core/logger";
+import { type Db, openDb } from "../db/client";
+import { attemptLogOf, cancelJob, getJob, listJobs, requeueByHandStatement, rowToJob } from "../db/jobs";
+import type { JobRow } from "../db/schema";
+import { page } from "../http/routes/jobs";
 import { metered } from "../metering/invocation";
 import { type EnqueueContext, enqueue, sendMessages } from "../queue/producer";
 import { refusalOf } from "./rpc-refusals";

@@ -1,6 +1,7 @@
 // Refusals over RPC: answered as values with the HTTP contract's code and issues, never thrown.
-import { type ErrorCode, type Issue, toApiError } from "../http/errors";
-import type { Logger } from "../jobs/logger";
+import type { ErrorCode, Issue } from "../contract/errors";
+import type { Logger } from "../core/logger";
+import { toApiError } from "../http/errors";
 
 /** What a 4xx body says over HTTP. */
 export type Refusal = { code: ErrorCode; message: string; issues: Issue[] };

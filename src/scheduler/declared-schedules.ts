@@ -1,4 +1,7 @@
 // Upserts the schedules declared in code by (tenant, name), once per Worker instance, on its first tick.
+
+import { nextFire } from "../core/cron";
+import { newId } from "../core/ids";
 import type { Db } from "../db/client";
 import type { Statement } from "../db/jobs";
 import {
@@ -8,8 +11,6 @@ import {
   updateDeclaredStatement,
 } from "../db/schedules";
 import type { ScheduleRow } from "../db/schema";
-import { nextFire } from "../jobs/cron";
-import { newId } from "../jobs/ids";
 import type { DeclaredSchedule } from "./define-schedule";
 
 /** Names looked up per statement, under D1's 100 bound parameters. */

@@ -1,8 +1,13 @@
 // defineSchedule: recurring jobs declared in code, checked when the Worker is composed and upserted by name.
-import { type CreateScheduleInput, CreateScheduleSchema, type ScheduleJobOptions, TenantSchema } from "../http/schemas";
-import type { CatchUp } from "../jobs/cron";
-import { canonicalTimezone } from "../jobs/cron";
-import type { JobRegistry } from "../jobs/define-job";
+
+import { type CatchUp, canonicalTimezone } from "../contract/cron-rules";
+import {
+  type CreateScheduleInput,
+  CreateScheduleSchema,
+  type ScheduleJobOptions,
+  TenantSchema,
+} from "../contract/schemas";
+import type { JobRegistry } from "../core/define-job";
 
 export type ScheduleDefinition = {
   /** Schedules belong to a tenant, like the jobs they make; the tenant's API keys see them. */

@@ -1,12 +1,13 @@
 // Turns one fire of a schedule into the job row to insert, under the same rules as POST /v1/jobs.
+
+import { DEFAULT_BACKOFF, DEFAULT_TIMEOUT_SECONDS } from "../contract/job";
+import type { EnqueueInput, ScheduleJobOptions } from "../contract/schemas";
+import { PayloadTooLargeError, PayloadValidationError, UnknownJobTypeError } from "../core/enqueue-errors";
+import { newId } from "../core/ids";
+import { needsWatch } from "../core/rescue-window";
 import type { NewJob } from "../db/jobs";
 import type { ScheduleRow } from "../db/schema";
-import type { EnqueueInput, ScheduleJobOptions } from "../http/schemas";
-import { newId } from "../jobs/ids";
-import { needsWatch } from "../jobs/rescue-window";
-import { DEFAULT_BACKOFF, DEFAULT_TIMEOUT_SECONDS } from "../jobs/types";
 import { buildJobRow, type EnqueueContext } from "../queue/producer";
-import { PayloadTooLargeError, PayloadValidationError, UnknownJobTypeError } from "../queue/producer-errors";
 
 type ScheduleJobFields = Pick<ScheduleRow, "id" | "type" | "payload" | "jobOptions">;
 

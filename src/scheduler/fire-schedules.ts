@@ -1,14 +1,15 @@
 // The tick's schedule phase: turn due fire times into jobs, exactly one job per (schedule, fire time).
 import { getTableColumns } from "drizzle-orm";
+import type { CatchUp } from "../contract/cron-rules";
+import type { JobMessage } from "../contract/job";
+import { type FirePlan, planFires } from "../core/cron";
+import type { JobRegistry } from "../core/define-job";
+import type { Logger } from "../core/logger";
 import type { Db } from "../db/client";
 import type { NewJob, Statement } from "../db/jobs";
 import { advanceScheduleStatement, findDueSchedules } from "../db/schedules";
 import { type JobRow, jobs, type ScheduleRow } from "../db/schema";
 import { recordTenantStatements, rememberTenant } from "../db/tenants";
-import { type CatchUp, type FirePlan, planFires } from "../jobs/cron";
-import type { JobRegistry } from "../jobs/define-job";
-import type { Logger } from "../jobs/logger";
-import type { JobMessage } from "../jobs/types";
 import { sendMessages } from "../queue/producer";
 import { fireContext, fireRow } from "./fire-row";
 

@@ -1,6 +1,7 @@
 // The tick's retention phase: delete finished jobs past their retention, a bounded page of tenants per tick.
+
+import { idFloor } from "../core/ids";
 import { prunePage } from "../db/tenant-sweeps";
-import { idFloor } from "../jobs/ids";
 import { minuteOf } from "../metrics/tally";
 
 /** Rows deleted per tenant per visit: with up to PRUNE_TENANT_PAGE tenants, 720,000 a day each at one tick a minute. */

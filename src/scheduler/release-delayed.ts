@@ -1,8 +1,9 @@
 // The tick's delayed-job phase: move `scheduled` jobs due within the next tick window into the queue.
+
+import type { JobMessage } from "../contract/job";
+import type { Logger } from "../core/logger";
 import type { Db } from "../db/client";
 import { releaseDueScheduled } from "../db/job-sweeps";
-import type { Logger } from "../jobs/logger";
-import type { JobMessage } from "../jobs/types";
 import { sendMessages } from "../queue/producer";
 
 /** Jobs released per tick; a bigger backlog drains over the following ticks. */

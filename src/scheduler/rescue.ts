@@ -1,13 +1,14 @@
 // The tick's outbox rescue: re-send messages for rows whose message was lost (the row committed, the send failed),
 // one page of tenants per tick, a fixed number of statements whatever the tenant count.
+
+import type { JobMessage } from "../contract/job";
+import { describeError } from "../core/errors";
+import { idFloor } from "../core/ids";
+import type { Logger } from "../core/logger";
+import { needsWatch, RESCUE_WINDOW_MS } from "../core/rescue-window";
 import { watchCallbacksStatement } from "../db/callback-state";
 import { markResentStatement } from "../db/job-sweeps";
 import { advanceRescueFloors, moveCursor, type StrandedRow, scanForRescue } from "../db/tenant-sweeps";
-import { describeError } from "../jobs/errors";
-import { idFloor } from "../jobs/ids";
-import type { Logger } from "../jobs/logger";
-import { needsWatch, RESCUE_WINDOW_MS } from "../jobs/rescue-window";
-import type { JobMessage } from "../jobs/types";
 import { sendMessages } from "../queue/producer";
 import { callbackMessage } from "../webhooks/callbacks";
 

@@ -1,10 +1,11 @@
 // The every-minute tick: fire due schedules, release due delayed jobs, re-send lost messages, prune old jobs.
+
+import type { JobMessage } from "../contract/job";
+import type { JobRegistry } from "../core/define-job";
+import { describeError } from "../core/errors";
+import { log } from "../core/logger";
 import { openDb } from "../db/client";
 import { pruneExpiredSessions } from "../db/sessions";
-import type { JobRegistry } from "../jobs/define-job";
-import { describeError } from "../jobs/errors";
-import { log } from "../jobs/logger";
-import type { JobMessage } from "../jobs/types";
 import type { DeclaredScheduleSync } from "./declared-schedules";
 import { fireDueSchedules } from "./fire-schedules";
 import { pruneFinished } from "./prune";

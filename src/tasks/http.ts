@@ -1,8 +1,8 @@
 // The built-in `http` job: a signed request to a URL, with retry rules that follow the answer's status.
 import { z } from "zod";
+import { defineJob } from "../core/define-job";
+import { NonRetryableError, RetryAfterError, TimeoutError } from "../core/errors";
 import { openDb } from "../db/client";
-import { defineJob } from "../jobs/define-job";
-import { NonRetryableError, RetryAfterError, TimeoutError } from "../jobs/errors";
 import { classifyResponse } from "../webhooks/response-policy";
 import { httpJobSigningSecrets } from "../webhooks/secret-store";
 import { webhookHeaders } from "../webhooks/signing";

@@ -1,5 +1,5 @@
 // The job types this deployment ships. Add yours here (see README: "Write a job type").
-import type { JobDefinition } from "../jobs/define-job";
+import type { JobDefinition } from "../core/define-job";
 import { cleanupExpiredSessions } from "./cleanup-expired-sessions";
 import { httpJob } from "./http";
 import { sendOrderConfirmation } from "./send-order-confirmation";

@@ -1,12 +1,12 @@
 // runJob: one attempt of a job type through the engine's own attempt code, and where that outcome would lead the job.
 import type { z } from "zod";
+import { DEFAULT_BACKOFF, DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT_SECONDS } from "../contract/job";
+import type { JobDefinition } from "../core/define-job";
+import { describeError } from "../core/errors";
+import { newId } from "../core/ids";
+import { type Logger, log } from "../core/logger";
+import { decideAfterFailure } from "../core/state";
 import { runAttempt } from "../engine/attempt";
-import type { JobDefinition } from "../jobs/define-job";
-import { describeError } from "../jobs/errors";
-import { newId } from "../jobs/ids";
-import { type Logger, log } from "../jobs/logger";
-import { decideAfterFailure } from "../jobs/state";
-import { DEFAULT_BACKOFF, DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT_SECONDS } from "../jobs/types";
 
 export type RunJobOptions<E> = {
   /** The Worker's env as the job's ctx.env sees it; in a vitest-plugin test, `env` from "cloudflare:workers". */

@@ -1,4 +1,7 @@
 // A completion callback's delivery state (stored in jobs.callback_state) and how each attempt moves it. Pure.
+import type { CallbackEvent, CallbackState } from "../contract/job";
+
+export type { CallbackEvent, CallbackState };
 
 /** Deliveries stop after this many attempts (about 1.5 h of backoff), so nothing retries forever. */
 export const CALLBACK_MAX_ATTEMPTS = 8;
@@ -6,21 +9,6 @@ export const CALLBACK_MAX_ATTEMPTS = 8;
 export const CALLBACK_TIMEOUT_SECONDS = 10;
 const BASE_DELAY_SECONDS = 5;
 const MAX_DELAY_SECONDS = 3600;
-
-export type CallbackEvent = "job.succeeded" | "job.dead";
-
-export type CallbackState = {
-  status: "pending" | "delivered" | "failed";
-  event: CallbackEvent;
-  /** Stays the same across every attempt of this delivery, so receivers can drop duplicates. */
-  webhookId: string;
-  attempts: number;
-  lastStatus: number | null;
-  lastError: string | null;
-  lastAttemptAt: string | null;
-  nextAttemptAt: string | null;
-  deliveredAt: string | null;
-};
 
 export type DeliveryResult =
   | { ok: true; status: number }

@@ -1,12 +1,13 @@
 // Completion callbacks: marked pending with the job's outcome, then delivered (signed) from the jobs queue with retries.
+
+import { describeError } from "../core/errors";
+import type { Logger } from "../core/logger";
+import { log as rootLog } from "../core/logger";
+import { needsWatch } from "../core/rescue-window";
 import { saveCallbackStateStatement } from "../db/callback-state";
 import { openDb } from "../db/client";
 import { loadJobs, rowToJob, type Statement } from "../db/jobs";
 import type { JobRow } from "../db/schema";
-import { describeError } from "../jobs/errors";
-import type { Logger } from "../jobs/logger";
-import { log as rootLog } from "../jobs/logger";
-import { needsWatch } from "../jobs/rescue-window";
 import {
   afterAttempt,
   CALLBACK_TIMEOUT_SECONDS,

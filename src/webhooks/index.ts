@@ -1,5 +1,5 @@
 // The receiver helper, importable by a client Worker as "edge-jobs/webhooks": verify (and sign) Standard Webhooks.
-import type { Job } from "../jobs/types";
+import type { Job } from "../contract/job";
 
 export {
   DEFAULT_TOLERANCE_SECONDS,

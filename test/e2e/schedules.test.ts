@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Schedule } from "../../src/http/schemas";
-import type { Job } from "../../src/jobs/types";
+import type { Job } from "../../src/contract/job";
+import type { Schedule } from "../../src/contract/schemas";
 import { type DevServer, startDev, waitForJob } from "./harness";
 
 let dev: DevServer;

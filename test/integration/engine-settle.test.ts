@@ -1,8 +1,8 @@
 import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { createRegistry } from "../../src/core/define-job";
 import { consumeJobs } from "../../src/engine/consumer";
-import { createRegistry } from "../../src/jobs/define-job";
 import { tasks } from "../../src/tasks";
 import { call, enqueue, newTenant, waitForStatus } from "../fixtures/api";
 import { answeringBatch, capturingQueue, failingStage } from "../fixtures/engine-doubles";

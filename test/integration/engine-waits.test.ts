@@ -1,9 +1,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { JobMessage } from "../../src/contract/job";
+import { createRegistry } from "../../src/core/define-job";
+import { idFloor } from "../../src/core/ids";
 import { consumeJobs } from "../../src/engine/consumer";
-import { createRegistry } from "../../src/jobs/define-job";
-import { idFloor } from "../../src/jobs/ids";
-import type { JobMessage } from "../../src/jobs/types";
 import { tasks } from "../../src/tasks";
 import { enqueue, newTenant, waitForStatus } from "../fixtures/api";
 import { answeringBatch, capturingQueue, unreachableGates } from "../fixtures/engine-doubles";

@@ -1,10 +1,10 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { Job } from "../../src/contract/job";
+import { createRegistry } from "../../src/core/define-job";
 import { consumeJobs } from "../../src/engine/consumer";
 import { flowGate } from "../../src/gate/gate-client";
-import { createRegistry } from "../../src/jobs/define-job";
-import type { Job } from "../../src/jobs/types";
 import { tasks } from "../../src/tasks";
 import { call, enqueue, type JobDetail, newTenant, waitForStatus } from "../fixtures/api";
 import { testJobs } from "../fixtures/test-jobs";

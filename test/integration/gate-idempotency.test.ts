@@ -1,9 +1,9 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { Job } from "../../src/contract/job";
 import { idempotencyGate } from "../../src/gate/gate-client";
 import { type Claim, fingerprint } from "../../src/gate/idempotency";
-import type { Job } from "../../src/jobs/types";
 import { call, newTenant, waitForStatus } from "../fixtures/api";
 
 type ErrorBody = { error: { code: string; message: string } };

@@ -1,12 +1,12 @@
 // /v1/metrics and /metrics over the real queue, consumer and D1: values match a known workload.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { newId } from "../../src/core/ids";
 import { openDb } from "../../src/db/client";
 import { counterUpserts } from "../../src/db/counters";
 import { insertJob, type NewJob } from "../../src/db/jobs";
 import { readStateCounts } from "../../src/db/metrics";
 import { readQueueBacklog } from "../../src/http/routes/metrics";
-import { newId } from "../../src/jobs/ids";
 import { meterD1 } from "../../src/metering/d1";
 import type { TypeMetrics } from "../../src/metrics/snapshot";
 import { createTally, minuteOf } from "../../src/metrics/tally";

@@ -1,9 +1,9 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { JobMessage } from "../../src/contract/job";
+import { createRegistry } from "../../src/core/define-job";
 import { consumeJobs } from "../../src/engine/consumer";
-import { createRegistry } from "../../src/jobs/define-job";
-import type { JobMessage } from "../../src/jobs/types";
 import { meterD1 } from "../../src/metering/d1";
 import { tasks } from "../../src/tasks";
 import { newTenant } from "../fixtures/api";

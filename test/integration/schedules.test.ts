@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { Schedule } from "../../src/http/schemas";
-import type { Job } from "../../src/jobs/types";
+import type { Job } from "../../src/contract/job";
+import type { Schedule } from "../../src/contract/schemas";
 import { call, newTenant, waitForStatus } from "../fixtures/api";
 import { atTime, MINUTE } from "../fixtures/clock";
 

@@ -1,7 +1,7 @@
 // Job metadata cannot forge log fields: reserved keys are refused on every enqueue path, and an old row's cannot leak into a line.
 import { env, exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { SYSTEM_LOG_FIELDS } from "../../src/jobs/logger";
+import { SYSTEM_LOG_FIELDS } from "../../src/core/logger";
 import { call, enqueue, newTenant, waitForStatus } from "../fixtures/api";
 
 type ErrorBody = { error: { code: string; message: string; issues?: { path: string; message: string }[] } };

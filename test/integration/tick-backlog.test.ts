@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { createRegistry } from "../../src/jobs/define-job";
-import { idFloor } from "../../src/jobs/ids";
+import { createRegistry } from "../../src/core/define-job";
+import { idFloor } from "../../src/core/ids";
 import { meterD1 } from "../../src/metering/d1";
 import { MAX_FIRES_PER_TICK, SCHEDULE_PAGE } from "../../src/scheduler/fire-schedules";
 import { RELEASE_PAGE } from "../../src/scheduler/release-delayed";

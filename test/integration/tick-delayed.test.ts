@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { newId } from "../../src/jobs/ids";
-import type { JobStatus } from "../../src/jobs/types";
+import type { JobStatus } from "../../src/contract/job";
+import { newId } from "../../src/core/ids";
 import { call, enqueue, newTenant, waitForStatus } from "../fixtures/api";
 import { DAY, MINUTE, tickAt } from "../fixtures/clock";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { Schedule } from "../../src/http/schemas";
-import type { Job } from "../../src/jobs/types";
+import type { Job } from "../../src/contract/job";
+import type { Schedule } from "../../src/contract/schemas";
 import { defineSchedule } from "../../src/scheduler/define-schedule";
 import { tasks } from "../../src/tasks";
 import { createWorker } from "../../src/worker";

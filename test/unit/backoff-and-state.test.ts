@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { backoffDelaySeconds } from "../../src/jobs/backoff";
-import { NonRetryableError, RetryAfterError } from "../../src/jobs/errors";
-import { idFloor, newId } from "../../src/jobs/ids";
-import { canCancel, canDelete, canRetryByHand, decideAfterFailure } from "../../src/jobs/state";
-import { JOB_STATUSES } from "../../src/jobs/types";
+import { JOB_STATUSES } from "../../src/contract/job";
+import { backoffDelaySeconds } from "../../src/core/backoff";
+import { NonRetryableError, RetryAfterError } from "../../src/core/errors";
+import { idFloor, newId } from "../../src/core/ids";
+import { canCancel, canDelete, canRetryByHand, decideAfterFailure } from "../../src/core/state";
 
 const exp = { type: "exponential" as const, delaySeconds: 30, maxDelaySeconds: 3600, jitter: false };
 

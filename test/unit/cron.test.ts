@@ -1,13 +1,6 @@
 import { describe, expect, it } from "vitest";
-import {
-  canonicalTimezone,
-  cronProblem,
-  firesBetween,
-  MAX_CATCH_UP_PER_TICK,
-  nextFire,
-  ON_TIME_MS,
-  planFires,
-} from "../../src/jobs/cron";
+import { canonicalTimezone, cronProblem } from "../../src/contract/cron-rules";
+import { firesBetween, MAX_CATCH_UP_PER_TICK, nextFire, ON_TIME_MS, planFires } from "../../src/core/cron";
 
 const t = (iso: string) => Date.parse(iso);
 const isos = (times: number[]) => times.map((ms) => new Date(ms).toISOString());

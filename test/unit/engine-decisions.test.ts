@@ -1,14 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
+import { defineJob } from "../../src/core/define-job";
+import { TimeoutError } from "../../src/core/errors";
+import { log } from "../../src/core/logger";
 import type { JobRow } from "../../src/db/schema";
 import { runAttempt } from "../../src/engine/attempt";
 import { decideDeadLetter } from "../../src/engine/dlq-consumer";
 import { effectiveTimeoutSeconds, leaseMsFor } from "../../src/engine/limits";
 import { settle } from "../../src/engine/settle";
 import { triage } from "../../src/engine/triage";
-import { defineJob } from "../../src/jobs/define-job";
-import { TimeoutError } from "../../src/jobs/errors";
-import { log } from "../../src/jobs/logger";
 import { echo } from "../fixtures/test-jobs";
 
 const NOW = Date.UTC(2026, 11, 1, 12);

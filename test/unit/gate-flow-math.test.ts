@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import type { AttemptLogEntry } from "../../src/contract/job";
 import { withDeferral } from "../../src/db/deferrals";
 import {
   addStarts,
@@ -13,7 +14,6 @@ import {
   START_LEAD_MS,
   tokenHoldMs,
 } from "../../src/gate/flow-math";
-import type { AttemptLogEntry } from "../../src/jobs/types";
 
 const empty = (): FlowState => ({
   window: [],

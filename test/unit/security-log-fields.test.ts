@@ -1,6 +1,6 @@
 // The logger never lets job metadata or a later field forge what Edge Jobs itself writes in a line.
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { createLogger, SYSTEM_LOG_FIELDS, safeMetadata } from "../../src/jobs/logger";
+import { createLogger, SYSTEM_LOG_FIELDS, safeMetadata } from "../../src/core/logger";
 
 type Line = Record<string, unknown>;
 

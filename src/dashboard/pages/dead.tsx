@@ -1,5 +1,5 @@
 // Dead letters: the jobs that gave up, with retry and discard, one at a time or in bulk.
-import type { Job } from "../../jobs/types";
+import type { Job } from "../../contract/job";
 import { CsrfField, Page } from "../layout";
 import type { Flash, Session } from "../session";
 import { type JobsFilter, JobsTable, Pager, TypeSelect } from "./jobs";

@@ -1,6 +1,7 @@
 // One job: its fields, payload, result, last error, attempt log, and the actions its state allows.
-import { canCancel, canDelete, canRetryByHand } from "../../jobs/state";
-import type { AttemptLogEntry, Job } from "../../jobs/types";
+
+import type { AttemptLogEntry, Job } from "../../contract/job";
+import { canCancel, canDelete, canRetryByHand } from "../../core/state";
 import { millis, prettyJson, relative } from "../format";
 import { CsrfField, Page, StatusBadge } from "../layout";
 import type { Flash, Session } from "../session";

@@ -1,6 +1,6 @@
 // The jobs list: status and type filters, newest first, paged by cursor.
 import type { Child } from "hono/jsx";
-import { JOB_STATUSES, type Job } from "../../jobs/types";
+import { JOB_STATUSES, type Job } from "../../contract/job";
 import { query, relative } from "../format";
 import { Page, StatusBadge } from "../layout";
 import type { Flash, Session } from "../session";

@@ -1,12 +1,12 @@
 // /v1/dead: the dead-letter view and bulk replay.
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import type { JobMessage } from "../../contract/job";
+import { DeadRetrySchema, JobPageSchema, ListDeadQuery } from "../../contract/schemas";
 import { listDead, requeueDeadStatement } from "../../db/jobs";
-import type { JobMessage } from "../../jobs/types";
 import { sendMessages } from "../../queue/producer";
 import type { AppEnv } from "../app-env";
 import { tenantOf } from "../auth";
 import { errorResponses, jsonBody, jsonContent } from "../openapi";
-import { DeadRetrySchema, JobPageSchema, ListDeadQuery } from "../schemas";
 import { page, requeueByHand } from "./jobs";
 
 /** A replay by type or of all dead jobs moves at most this many per call (one statement); call again for more. */

@@ -1,9 +1,9 @@
 // /v1/flows/:key: a flow key's settings and live counts, read from its KeyGate.
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { notFound } from "../../contract/errors";
 import { flowGate } from "../../gate/gate-client";
 import type { AppEnv } from "../app-env";
 import { tenantOf } from "../auth";
-import { notFound } from "../errors";
 import { errorResponses, jsonContent } from "../openapi";
 
 const FlowKeyParam = z.object({

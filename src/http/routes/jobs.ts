@@ -1,6 +1,18 @@
 // /v1/jobs: enqueue (one or a batch), read, list, cancel, retry, delete.
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { ApiError, notFound } from "../../contract/errors";
+import type { JobMessage, JobStatus } from "../../contract/job";
+import {
+  BatchEnqueueSchema,
+  EnqueueSchema,
+  JobDetailSchema,
+  JobIdParam,
+  JobPageSchema,
+  JobSchema,
+  ListJobsQuery,
+} from "../../contract/schemas";
+import { RETRYABLE_BY_HAND } from "../../core/state";
 import {
   attemptLogOf,
   cancelJob,
@@ -11,22 +23,10 @@ import {
   rowToJob,
 } from "../../db/jobs";
 import type { JobRow } from "../../db/schema";
-import { RETRYABLE_BY_HAND } from "../../jobs/state";
-import type { JobMessage, JobStatus } from "../../jobs/types";
 import { type EnqueueContext, type Enqueued, enqueue, enqueueForAnswer, sendMessages } from "../../queue/producer";
 import type { AppEnv } from "../app-env";
 import { tenantOf } from "../auth";
-import { ApiError, notFound } from "../errors";
 import { errorResponses, jsonBody, jsonContent } from "../openapi";
-import {
-  BatchEnqueueSchema,
-  EnqueueSchema,
-  JobDetailSchema,
-  JobIdParam,
-  JobPageSchema,
-  JobSchema,
-  ListJobsQuery,
-} from "../schemas";
 
 export function enqueueContext(c: Context<AppEnv>): EnqueueContext {
   return {

@@ -1,15 +1,15 @@
 // /v1/keys: API key management, admin token only. A key is shown once and stored as a hash.
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { notFound } from "../../contract/errors";
+import { ApiKeySchema, CreatedKeySchema, CreateKeySchema, KeyIdParam } from "../../contract/schemas";
+import { newId } from "../../core/ids";
 import { deleteKey, insertKey, listKeys } from "../../db/api-keys";
 import type { ApiKeyRow } from "../../db/schema";
 import { deleteSessionsOfKey } from "../../db/sessions";
-import { newId } from "../../jobs/ids";
 import type { AppEnv } from "../app-env";
 import { requireAdmin, sha256Hex } from "../auth";
-import { notFound } from "../errors";
 import { forgetKey } from "../key-cache";
 import { errorResponses, jsonBody, jsonContent } from "../openapi";
-import { ApiKeySchema, CreatedKeySchema, CreateKeySchema, KeyIdParam } from "../schemas";
 
 const toApiKey = (row: ApiKeyRow) => ({
   id: row.id,

@@ -1,6 +1,19 @@
 // /v1/schedules: recurring jobs — create, list, read, change (pause/resume), delete, run now.
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { canonicalTimezone } from "../../contract/cron-rules";
+import { ApiError, notFound } from "../../contract/errors";
+import {
+  CreateScheduleSchema,
+  JobSchema,
+  ListSchedulesQuery,
+  ScheduleIdParam,
+  SchedulePageSchema,
+  ScheduleSchema,
+  UpdateScheduleSchema,
+} from "../../contract/schemas";
+import { nextFire } from "../../core/cron";
+import { newId } from "../../core/ids";
 import { insertJob, rowToJob, type Statement } from "../../db/jobs";
 import {
   deleteSchedule,
@@ -14,23 +27,11 @@ import {
   updateSchedule,
 } from "../../db/schedules";
 import type { JobRow, ScheduleRow } from "../../db/schema";
-import { canonicalTimezone, nextFire } from "../../jobs/cron";
-import { newId } from "../../jobs/ids";
 import { buildJobRow, sendMessages } from "../../queue/producer";
 import { scheduleInput } from "../../scheduler/fire-row";
 import type { AppEnv } from "../app-env";
 import { tenantOf } from "../auth";
-import { ApiError, notFound } from "../errors";
 import { errorResponses, jsonBody, jsonContent } from "../openapi";
-import {
-  CreateScheduleSchema,
-  JobSchema,
-  ListSchedulesQuery,
-  ScheduleIdParam,
-  SchedulePageSchema,
-  ScheduleSchema,
-  UpdateScheduleSchema,
-} from "../schemas";
 import { enqueueContext } from "./jobs";
 
 const tags = ["schedules"];

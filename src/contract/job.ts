@@ -1,5 +1,4 @@
-// The job domain's shared types: statuses, the public Job shape, per-job options and the queue message.
-import type { CallbackState } from "../webhooks/callback-state";
+// The Job shape of the public contract, written once: statuses, options, the callback state, the queue message, defaults.
 
 export const JOB_STATUSES = ["scheduled", "queued", "running", "retrying", "succeeded", "dead", "cancelled"] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -59,6 +58,22 @@ export type Job = {
   metadata: Record<string, string>;
   /** Delivery state of the completion callback; null until the job finishes with a callbackUrl. */
   callback: CallbackState | null;
+};
+
+/** Which event a completion callback reports. */
+export type CallbackEvent = "job.succeeded" | "job.dead";
+
+export type CallbackState = {
+  status: "pending" | "delivered" | "failed";
+  event: CallbackEvent;
+  /** Stays the same across every attempt of this delivery, so receivers can drop duplicates. */
+  webhookId: string;
+  attempts: number;
+  lastStatus: number | null;
+  lastError: string | null;
+  lastAttemptAt: string | null;
+  nextAttemptAt: string | null;
+  deliveredAt: string | null;
 };
 
 /** A queue message carries ids only: the consumer reads the record from D1. */

@@ -1,5 +1,5 @@
 // Backoff between attempts: pure, with randomness passed in so tests can pin it.
-import { type Backoff, MAX_QUEUE_DELAY_SECONDS } from "./types";
+import { type Backoff, MAX_QUEUE_DELAY_SECONDS } from "../contract/job";
 
 /**
  * Seconds to wait before the attempt after `attempt` (1-based) failed.

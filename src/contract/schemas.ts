@@ -1,9 +1,9 @@
 // Request and response schemas: the same definitions validate requests and generate /openapi.json.
 import { z } from "@hono/zod-openapi";
-import { CATCH_UP_MODES, canonicalTimezone, cronProblem } from "../jobs/cron";
-import { SYSTEM_LOG_FIELDS } from "../jobs/logger";
-import { JOB_STATUSES, MAX_DELAY_SECONDS, MAX_QUEUE_DELAY_SECONDS } from "../jobs/types";
+import { CATCH_UP_MODES, canonicalTimezone, cronProblem } from "./cron-rules";
 import { ERROR_CODES } from "./errors";
+import { JOB_STATUSES, MAX_DELAY_SECONDS, MAX_QUEUE_DELAY_SECONDS } from "./job";
+import { SYSTEM_LOG_FIELDS } from "./log-fields";
 
 export const ErrorSchema = z
   .object({

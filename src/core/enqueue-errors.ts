@@ -1,5 +1,5 @@
 // Why an enqueue was refused; the HTTP layer maps each to the contract's code.
-import type { Issue } from "../http/errors";
+import type { Issue } from "../contract/errors";
 
 export class UnknownJobTypeError extends Error {
   constructor(readonly type: string) {

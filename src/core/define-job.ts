@@ -1,7 +1,7 @@
 // defineJob and the registry: how job types written in TypeScript become runnable by the consumer.
 import type { z } from "zod";
+import type { Backoff, FlowSettings } from "../contract/job";
 import type { Logger } from "./logger";
-import type { Backoff, FlowSettings } from "./types";
 
 /** `E` is the Worker's env as the deployment types it (a library user's own Env). */
 export type JobContext<E = Env> = {

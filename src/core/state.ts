@@ -1,7 +1,8 @@
 // The job state machine: which manual actions are allowed, and where an attempt's outcome leads.
+
+import { type Backoff, FINISHED_STATUSES, type JobStatus, MAX_QUEUE_DELAY_SECONDS } from "../contract/job";
 import { backoffDelaySeconds } from "./backoff";
 import { NonRetryableError, RetryAfterError } from "./errors";
-import { type Backoff, FINISHED_STATUSES, type JobStatus, MAX_QUEUE_DELAY_SECONDS } from "./types";
 
 export const CANCELLABLE: readonly JobStatus[] = ["scheduled", "queued", "retrying"];
 export const RETRYABLE_BY_HAND: readonly JobStatus[] = ["dead", "cancelled"];

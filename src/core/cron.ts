@@ -1,11 +1,8 @@
-// Pure cron math: validates 5-field expressions and IANA zones, and lists fire times from a given `now` with croner.
+// Pure cron math: lists fire times from a given `now` with croner (what is valid lives in contract/cron-rules.ts).
 import { Cron } from "croner";
+import type { CatchUp } from "../contract/cron-rules";
 
 export type CronSpec = { cron: string; timezone: string };
-
-/** What to do with fire times that passed while nothing ticked (downtime, a pause is not one). */
-export const CATCH_UP_MODES = ["latest", "all", "none"] as const;
-export type CatchUp = (typeof CATCH_UP_MODES)[number];
 
 /**
  * A fire time counts as on time while the tick that sees it is at most this late. Ticks come every
@@ -16,30 +13,6 @@ export const ON_TIME_MS = 2 * 60_000;
 export const MAX_CATCH_UP_PER_TICK = 20;
 
 const compile = (spec: CronSpec) => new Cron(spec.cron, { timezone: spec.timezone, mode: "5-part" });
-
-/** Why `cron` is not a usable 5-field expression, or null when it is. */
-export function cronProblem(cron: string): string | null {
-  const fields = cron.trim().split(/\s+/);
-  // croner also takes nicknames, seconds and ISO dates; the contract promises 5 fields, minute precision.
-  if (fields.length !== 5) return "must have 5 fields: minute hour day-of-month month day-of-week";
-  try {
-    const compiled = new Cron(cron, { timezone: "UTC", mode: "5-part" });
-    // Ask for a run far ahead only to learn the expression can fire at all (e.g. not "0 0 31 2 *").
-    if (compiled.nextRun(new Date(0)) === null) return "never fires";
-    return null;
-  } catch (err) {
-    return err instanceof Error ? err.message.replace(/^CronPattern: /, "") : "invalid cron expression";
-  }
-}
-
-/** The canonical IANA name of `timezone` (e.g. "europe/berlin" → "Europe/Berlin"), or null when unknown. */
-export function canonicalTimezone(timezone: string): string | null {
-  try {
-    return new Intl.DateTimeFormat("en-US", { timeZone: timezone }).resolvedOptions().timeZone;
-  } catch {
-    return null;
-  }
-}
 
 /** The first fire time strictly after `afterMs`, or null when there is none. */
 export function nextFire(spec: CronSpec, afterMs: number): number | null {

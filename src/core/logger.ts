@@ -1,4 +1,5 @@
 // Structured logs: one JSON object per line, with the job's correlation fields on every line.
+import { SYSTEM_LOG_FIELDS } from "../contract/log-fields";
 
 export type LogFields = Record<string, unknown>;
 export type Logger = {
@@ -14,29 +15,8 @@ export type Logger = {
   withMetadata(metadata: Record<string, string>): Logger;
 };
 
-/**
- * Fields whose meaning Edge Jobs owns. Job metadata may not use these names (the enqueue schema
- * refuses them); in a log line a metadata key with one of them is renamed, never written as is.
- */
-export const SYSTEM_LOG_FIELDS = [
-  "level",
-  "msg",
-  "time",
-  "jobId",
-  "type",
-  "tenant",
-  "attempt",
-  "attempts",
-  "status",
-  "requestId",
-  "durationMs",
-  "error",
-  "reason",
-  "queue",
-  "keyId",
-  "webhookId",
-  "event",
-] as const;
+export { SYSTEM_LOG_FIELDS };
+
 const SYSTEM = new Set<string>(SYSTEM_LOG_FIELDS);
 
 /** Once a child logger names one of these, later children and per-line fields cannot change it. */
