@@ -1,5 +1,6 @@
 // Runs one Worker invocation on metered bindings and logs what it used, so any workload's bill can be
 // read off the logs (bench/ sums these lines): D1 rows, queue message outcomes, Durable Object requests.
+import { configOf } from "../core/config";
 import { log, setLogLevel } from "../core/logger";
 import { withPlatformLimits } from "../limits";
 import { meterD1 } from "./d1";
@@ -15,11 +16,12 @@ export async function metered<T>(
   run: (env: Env) => Promise<T>,
   queueUsage?: QueueUsage,
 ): Promise<T> {
-  setLogLevel(env.LOG_LEVEL);
+  const { logLevel } = configOf(env);
+  setLogLevel(logLevel);
   // Innermost: the limits harness (off in production) sees every call the handler and the meters make.
   const limited = withPlatformLimits(env);
   // The meters only feed the "invocation" info line: where it is not written, no binding is wrapped.
-  if (!logsInfo(env.LOG_LEVEL)) return run(limited);
+  if (!logsInfo(logLevel)) return run(limited);
   const d1 = meterD1(limited.DB);
   const gates = meterNamespace(limited.KEY_GATE);
   const started = Date.now();

@@ -15,11 +15,12 @@ import { createRegistry, type JobDefinition, type JobRegistry } from "../core/de
 import { newId } from "../core/ids";
 import { type Logger, log } from "../core/logger";
 import { type Db, openDb } from "../db/client";
-import { attemptLogOf, cancelJob, getJob, listJobs, requeueByHandStatement, rowToJob } from "../db/jobs";
+import { attemptLogOf, cancelJob, getJob, listJobs, rowToJob } from "../db/jobs";
 import type { JobRow } from "../db/schema";
-import { page } from "../http/routes/jobs";
 import { metered } from "../metering/invocation";
-import { type EnqueueContext, enqueue, sendMessages } from "../queue/producer";
+import { type EnqueueContext, enqueue } from "../service/enqueue";
+import { enqueueContextOf } from "../service/enqueue-context";
+import { jobPage, requeueByHand } from "../service/manage-jobs";
 import { refusalOf } from "./rpc-refusals";
 import type { Answer, Job, JobDetail, JobPage } from "./rpc-types";
 
@@ -89,17 +90,7 @@ async function run<Name extends string, T>(
 }
 
 function enqueueContext(env: Env, registry: JobRegistry, { tenant, log }: Session): EnqueueContext {
-  return {
-    db: openDb(env.DB),
-    queue: env.JOBS_QUEUE as Queue<JobMessage>,
-    registry,
-    tenant,
-    now: Date.now(),
-    payloadLimitBytes: Number(env.PAYLOAD_LIMIT_BYTES || 262_144),
-    allowPrivateTargets: env.ALLOW_PRIVATE_TARGETS === "true",
-    log,
-    gates: env.KEY_GATE,
-  };
+  return enqueueContextOf(env, { db: openDb(env.DB), registry, tenant, log });
 }
 
 /** `not_found` when the job is not this tenant's, else `conflict` naming the state that blocked it. */
@@ -152,7 +143,7 @@ export function createJobsRpc(jobs: JobDefinition[]): JobsRpcClass {
       return run("list", "page", this.ctx.props, this.env, async ({ tenant }, env) => {
         const filter = parse(ListJobsQuerySchema, query);
         const rows = await listJobs(openDb(env.DB), tenant, filter);
-        const { data, nextCursor } = page(rows, filter.limit);
+        const { data, nextCursor } = jobPage(rows, filter.limit);
         return { data: data as Job[], nextCursor };
       });
     }
@@ -174,10 +165,9 @@ export function createJobsRpc(jobs: JobDefinition[]): JobsRpcClass {
       return run("retry", "job", this.ctx.props, this.env, async ({ tenant, log }, env) => {
         const db = openDb(env.DB);
         const jobId = parse(JobIdParam, { id }).id;
-        const now = Date.now();
-        const [row] = await requeueByHandStatement(db, tenant, [jobId], now);
+        const queue = env.JOBS_QUEUE as Queue<JobMessage>;
+        const [row] = await requeueByHand({ db, queue, tenant, log }, [jobId]);
         if (!row) return refuse(db, tenant, jobId, "retry");
-        await sendMessages(env.JOBS_QUEUE as Queue<JobMessage>, [row], now, log);
         return wireJob(row);
       });
     }

@@ -10,8 +10,8 @@ import type { NewJob, Statement } from "../db/jobs";
 import { advanceScheduleStatement, findDueSchedules } from "../db/schedules";
 import { type JobRow, jobs, type ScheduleRow } from "../db/schema";
 import { recordTenantStatements, rememberTenant } from "../db/tenants";
-import { sendMessages } from "../queue/producer";
-import { fireContext, fireRow } from "./fire-row";
+import { sendMessages } from "../service/enqueue";
+import { fireContext, fireRow } from "../service/fire-row";
 
 /** Due schedules read per tick; more wait for the next tick, oldest due first. */
 export const SCHEDULE_PAGE = 50;

@@ -1,5 +1,6 @@
 // The tick's retention phase: delete finished jobs past their retention, a bounded page of tenants per tick.
 
+import { configOf } from "../core/config";
 import { idFloor } from "../core/ids";
 import { prunePage } from "../db/tenant-sweeps";
 import { minuteOf } from "../metrics/tally";
@@ -12,14 +13,9 @@ const DAY_MS = 86_400_000;
 /** Per-minute counters are kept a day; nothing reads further back than an hour. */
 const COUNTER_RETENTION_MINUTES = 24 * 60;
 
-/** Days from a var, or the default when it is unset or not a positive number. */
-function days(value: string | undefined, fallback: number): number {
-  const parsed = Number(value);
-  return value && Number.isFinite(parsed) && parsed > 0 ? parsed : fallback;
-}
-
 export function retention(env: Env): { finishedDays: number; deadDays: number } {
-  return { finishedDays: days(env.RETENTION_DAYS, 7), deadDays: days(env.DEAD_RETENTION_DAYS, 30) };
+  const { finished, dead } = configOf(env).retentionDays;
+  return { finishedDays: finished, deadDays: dead };
 }
 
 /**

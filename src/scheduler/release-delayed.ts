@@ -4,7 +4,7 @@ import type { JobMessage } from "../contract/job";
 import type { Logger } from "../core/logger";
 import type { Db } from "../db/client";
 import { releaseDueScheduled } from "../db/job-sweeps";
-import { sendMessages } from "../queue/producer";
+import { sendMessages } from "../service/enqueue";
 
 /** Jobs released per tick; a bigger backlog drains over the following ticks. */
 export const RELEASE_PAGE = 500;

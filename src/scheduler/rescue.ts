@@ -9,7 +9,7 @@ import { needsWatch, RESCUE_WINDOW_MS } from "../core/rescue-window";
 import { watchCallbacksStatement } from "../db/callback-state";
 import { markResentStatement } from "../db/job-sweeps";
 import { advanceRescueFloors, moveCursor, type StrandedRow, scanForRescue } from "../db/tenant-sweeps";
-import { sendMessages } from "../queue/producer";
+import { sendMessages } from "../service/enqueue";
 import { callbackMessage } from "../webhooks/callbacks";
 
 /** Stranded rows looked at per query per tick; more wait for the next tick. */

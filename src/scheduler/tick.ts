@@ -1,6 +1,7 @@
 // The every-minute tick: fire due schedules, release due delayed jobs, re-send lost messages, prune old jobs.
 
 import type { JobMessage } from "../contract/job";
+import { configOf } from "../core/config";
 import type { JobRegistry } from "../core/define-job";
 import { describeError } from "../core/errors";
 import { log } from "../core/logger";
@@ -37,7 +38,7 @@ export type TickReport = {
 export async function tick(env: Env, now: number, options: TickOptions): Promise<TickReport> {
   const db = openDb(env.DB);
   const queue = env.JOBS_QUEUE as Queue<JobMessage>;
-  const graceMs = Number(env.OUTBOX_GRACE_SECONDS || 300) * 1000;
+  const graceMs = configOf(env).outboxGraceMs;
   const report: TickReport = {
     declared: 0,
     fired: 0,

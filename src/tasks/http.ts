@@ -1,5 +1,7 @@
 // The built-in `http` job: a signed request to a URL, with retry rules that follow the answer's status.
+
 import { z } from "zod";
+import { configOf } from "../core/config";
 import { defineJob } from "../core/define-job";
 import { NonRetryableError, RetryAfterError, TimeoutError } from "../core/errors";
 import { openDb } from "../db/client";
@@ -57,7 +59,7 @@ export const httpJob = defineJob({
   flow: (input) => ({ key: hostFlowKey(input.url), concurrency: PER_HOST_CONCURRENCY }),
   async run(input, ctx): Promise<HttpJobResult> {
     // Checked again at run time: the deployment's setting may have changed since the enqueue.
-    const target = checkTarget(input.url, { allowPrivate: ctx.env.ALLOW_PRIVATE_TARGETS === "true" });
+    const target = checkTarget(input.url, { allowPrivate: configOf(ctx.env).allowPrivateTargets });
     if (!target.ok) throw new NonRetryableError(`target refused: ${target.reason}`);
 
     const body =

@@ -1,5 +1,6 @@
 // Completion callbacks: marked pending with the job's outcome, then delivered (signed) from the jobs queue with retries.
 
+import { configOf } from "../core/config";
 import { describeError } from "../core/errors";
 import type { Logger } from "../core/logger";
 import { log as rootLog } from "../core/logger";
@@ -99,7 +100,7 @@ async function deliver(messages: readonly Message<unknown>[], env: Env, deps: De
 
   const now = deps.now();
   const secrets = await callbackSigningSecretsByTenant(db, [...new Set(due.map((d) => d.row.tenantId))], now);
-  const allowPrivate = env.ALLOW_PRIVATE_TARGETS === "true";
+  const allowPrivate = configOf(env).allowPrivateTargets;
   const attempted = await Promise.all(
     due.map(async (d) => {
       const result = await attemptDelivery(d, secrets.get(d.row.tenantId) ?? [], allowPrivate, now);

@@ -1,7 +1,7 @@
 import { createExecutionContext, createScheduledController } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterAll, describe, expect, it } from "vitest";
-import { RESCUE_WINDOW_MS } from "../../src/queue/producer";
+import { RESCUE_WINDOW_MS } from "../../src/service/enqueue";
 import { call, newTenant } from "../fixtures/api";
 import { chaos, resetChaos } from "../fixtures/chaos";
 import { CHAOS_TABLES } from "../fixtures/chaos-jobs";

@@ -3,11 +3,12 @@ import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { JobMessage } from "../../contract/job";
 import { DeadRetrySchema, JobPageSchema, ListDeadQuery } from "../../contract/schemas";
 import { listDead, requeueDeadStatement } from "../../db/jobs";
-import { sendMessages } from "../../queue/producer";
+import { sendMessages } from "../../service/enqueue";
+import { jobPage, requeueByHand } from "../../service/manage-jobs";
 import type { AppEnv } from "../app-env";
 import { tenantOf } from "../auth";
 import { errorResponses, jsonBody, jsonContent } from "../openapi";
-import { page, requeueByHand } from "./jobs";
+import { manageDeps } from "../request-context";
 
 /** A replay by type or of all dead jobs moves at most this many per call (one statement); call again for more. */
 const MAX_REPLAY = 1000;
@@ -37,12 +38,12 @@ export function registerDeadRoutes(app: OpenAPIHono<AppEnv>) {
   app.openapi(listRoute, async (c) => {
     const query = c.req.valid("query");
     const rows = await listDead(c.var.db, tenantOf(c), query);
-    return c.json(page(rows, query.limit), 200);
+    return c.json(jobPage(rows, query.limit), 200);
   });
 
   app.openapi(retryRoute, async (c) => {
     const { ids, type } = c.req.valid("json");
-    if (ids) return c.json({ retried: (await requeueByHand(c, ids, ["dead"])).length }, 200);
+    if (ids) return c.json({ retried: (await requeueByHand(manageDeps(c), ids, ["dead"])).length }, 200);
     // Rows first, then their messages (a failed send is re-sent by the tick: requeued rows are watched).
     const now = Date.now();
     const rows = await requeueDeadStatement(c.var.db, tenantOf(c), type, MAX_REPLAY, now);

@@ -2,7 +2,6 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { ApiError, notFound } from "../../contract/errors";
-import type { JobMessage, JobStatus } from "../../contract/job";
 import {
   BatchEnqueueSchema,
   EnqueueSchema,
@@ -12,40 +11,13 @@ import {
   JobSchema,
   ListJobsQuery,
 } from "../../contract/schemas";
-import { RETRYABLE_BY_HAND } from "../../core/state";
-import {
-  attemptLogOf,
-  cancelJob,
-  deleteFinishedJob,
-  getJob,
-  listJobs,
-  requeueByHandStatement,
-  rowToJob,
-} from "../../db/jobs";
-import type { JobRow } from "../../db/schema";
-import { type EnqueueContext, type Enqueued, enqueue, enqueueForAnswer, sendMessages } from "../../queue/producer";
+import { attemptLogOf, cancelJob, deleteFinishedJob, getJob, listJobs, rowToJob } from "../../db/jobs";
+import { type Enqueued, enqueue, enqueueForAnswer } from "../../service/enqueue";
+import { jobPage, requeueByHand } from "../../service/manage-jobs";
 import type { AppEnv } from "../app-env";
 import { tenantOf } from "../auth";
 import { errorResponses, jsonBody, jsonContent } from "../openapi";
-
-export function enqueueContext(c: Context<AppEnv>): EnqueueContext {
-  return {
-    db: c.var.db,
-    queue: c.env.JOBS_QUEUE as Queue<JobMessage>,
-    registry: c.var.registry,
-    tenant: tenantOf(c),
-    now: Date.now(),
-    payloadLimitBytes: Number(c.env.PAYLOAD_LIMIT_BYTES || 262_144),
-    allowPrivateTargets: c.env.ALLOW_PRIVATE_TARGETS === "true",
-    log: c.var.log,
-    gates: c.env.KEY_GATE,
-  };
-}
-
-export const page = (rows: JobRow[], limit: number) => ({
-  data: rows.slice(0, limit).map(rowToJob),
-  nextCursor: rows.length > limit ? (rows[limit - 1]?.id ?? null) : null,
-});
+import { enqueueContext, manageDeps } from "../request-context";
 
 const idempotencyHeader = z.object({
   "idempotency-key": z.string().min(1).max(200).optional().openapi({ description: "same as body idempotencyKey" }),
@@ -128,19 +100,6 @@ async function conflictOrMissing(c: Context<AppEnv>, id: string, action: string)
   throw new ApiError("conflict", `cannot ${action} a job that is ${row.status}`);
 }
 
-/** Requeues dead/cancelled jobs by hand: the rows change first, then their messages go out. */
-export async function requeueByHand(
-  c: Context<AppEnv>,
-  ids: string[],
-  from: readonly JobStatus[] = RETRYABLE_BY_HAND,
-): Promise<JobRow[]> {
-  if (ids.length === 0) return [];
-  const now = Date.now();
-  const rows = await requeueByHandStatement(c.var.db, tenantOf(c), ids, now, from);
-  await sendMessages(c.env.JOBS_QUEUE as Queue<JobMessage>, rows, now, c.var.log);
-  return rows;
-}
-
 export function registerJobRoutes(app: OpenAPIHono<AppEnv>) {
   app.openapi(enqueueRoute, async (c) => {
     const input = c.req.valid("json");
@@ -171,7 +130,7 @@ export function registerJobRoutes(app: OpenAPIHono<AppEnv>) {
   app.openapi(listRoute, async (c) => {
     const query = c.req.valid("query");
     const rows = await listJobs(c.var.db, tenantOf(c), query);
-    return c.json(page(rows, query.limit), 200);
+    return c.json(jobPage(rows, query.limit), 200);
   });
 
   app.openapi(getRoute, async (c) => {
@@ -190,7 +149,7 @@ export function registerJobRoutes(app: OpenAPIHono<AppEnv>) {
 
   app.openapi(retryRoute, async (c) => {
     const { id } = c.req.valid("param");
-    const [row] = await requeueByHand(c, [id]);
+    const [row] = await requeueByHand(manageDeps(c), [id]);
     if (!row) return conflictOrMissing(c, id, "retry");
     return c.json(rowToJob(row), 200);
   });

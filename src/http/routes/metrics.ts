@@ -5,7 +5,7 @@ import { readMinuteRows, readStateCounts } from "../../db/metrics";
 import { PROMETHEUS_CONTENT_TYPE, renderSnapshot } from "../../metrics/prometheus";
 import { buildSnapshot, type MetricsSnapshot, type MinuteRow, type QueueBacklog } from "../../metrics/snapshot";
 import { minuteOf } from "../../metrics/tally";
-import { RESCUE_WINDOW_MS } from "../../queue/producer";
+import { RESCUE_WINDOW_MS } from "../../service/enqueue";
 import type { AppEnv } from "../app-env";
 import { tenantOf } from "../auth";
 import { errorResponses, jsonContent } from "../openapi";

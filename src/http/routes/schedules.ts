@@ -27,12 +27,12 @@ import {
   updateSchedule,
 } from "../../db/schedules";
 import type { JobRow, ScheduleRow } from "../../db/schema";
-import { buildJobRow, sendMessages } from "../../queue/producer";
-import { scheduleInput } from "../../scheduler/fire-row";
+import { buildJobRow, sendMessages } from "../../service/enqueue";
+import { scheduleInput } from "../../service/fire-row";
 import type { AppEnv } from "../app-env";
 import { tenantOf } from "../auth";
 import { errorResponses, jsonBody, jsonContent } from "../openapi";
-import { enqueueContext } from "./jobs";
+import { enqueueContext } from "../request-context";
 
 const tags = ["schedules"];
 

@@ -2,12 +2,13 @@
 
 import { DEFAULT_BACKOFF, DEFAULT_TIMEOUT_SECONDS } from "../contract/job";
 import type { EnqueueInput, ScheduleJobOptions } from "../contract/schemas";
+import { configOf } from "../core/config";
 import { PayloadTooLargeError, PayloadValidationError, UnknownJobTypeError } from "../core/enqueue-errors";
 import { newId } from "../core/ids";
 import { needsWatch } from "../core/rescue-window";
 import type { NewJob } from "../db/jobs";
 import type { ScheduleRow } from "../db/schema";
-import { buildJobRow, type EnqueueContext } from "../queue/producer";
+import { buildJobRow, type EnqueueContext } from "./enqueue";
 
 type ScheduleJobFields = Pick<ScheduleRow, "id" | "type" | "payload" | "jobOptions">;
 
@@ -88,7 +89,7 @@ export function fireContext(
   return {
     ...base,
     tenant,
-    payloadLimitBytes: Number(env.PAYLOAD_LIMIT_BYTES || 262_144),
-    allowPrivateTargets: env.ALLOW_PRIVATE_TARGETS === "true",
+    payloadLimitBytes: configOf(env).payloadLimitBytes,
+    allowPrivateTargets: configOf(env).allowPrivateTargets,
   };
 }

@@ -24,7 +24,7 @@ import type { JobRow } from "../db/schema";
 import { recordTenant } from "../db/tenants";
 import type { GateNamespace } from "../gate/gate-client";
 import { claimIdempotencyKeys } from "../gate/idempotency-claims";
-import { refusedTargets } from "../webhooks/enqueue-guard";
+import { refusedTargets } from "./enqueue-guard";
 import { createdJob, type JobParts } from "./enqueued-job";
 
 /** How far back the tick scans fresh ids for lost messages; a job due later is watched by index (see schema.ts). */

@@ -1,6 +1,6 @@
 // The enqueue-time target check: an http job's url and any callbackUrl must pass the guard, or the request is a 400.
 import type { Issue } from "../contract/errors";
-import { checkTarget } from "./target-guard";
+import { checkTarget } from "../webhooks/target-guard";
 
 /** The job type whose payload names a URL to call (src/tasks/http.ts); kept here so the producer needs no task import. */
 const HTTP_JOB_TYPE = "http";
