@@ -1,9 +1,18 @@
 // Why an enqueue was refused; the HTTP layer maps each to the contract's code.
 import type { Issue } from "../contract/errors";
 
+/** Names at most this many registered types in the message; a registry that large is found in the docs anyway. */
+const LISTED_TYPES = 50;
+
 export class UnknownJobTypeError extends Error {
-  constructor(readonly type: string) {
-    super(`unknown job type "${type}"`);
+  constructor(
+    readonly type: string,
+    registered: Iterable<string>,
+  ) {
+    const names = [...registered].sort();
+    const listed = names.slice(0, LISTED_TYPES).join(", ");
+    const more = names.length > LISTED_TYPES ? ` and ${names.length - LISTED_TYPES} more` : "";
+    super(`unknown job type "${type}"; registered types: ${names.length > 0 ? listed + more : "none"}`);
   }
 }
 

@@ -55,7 +55,7 @@ export function buildJobRow(input: EnqueueInput, ctx: EnqueueContext, path = "")
 /** The row to insert, with the values its JSON columns are serialized from (for the answer). */
 function planJob(input: EnqueueInput, ctx: EnqueueContext, path: string): { row: NewJob; parts: JobParts } {
   const definition = ctx.registry.get(input.type);
-  if (!definition) throw new UnknownJobTypeError(input.type);
+  if (!definition) throw new UnknownJobTypeError(input.type, ctx.registry.keys());
 
   const payload = input.payload ?? {};
   const payloadJson = JSON.stringify(payload);

@@ -225,6 +225,9 @@ describe("every route validates its input and its caller", () => {
     const unknown = await call<ErrorBody>("POST", "/v1/jobs", { token: key, body: { type: "nope" } });
     expect(unknown.status).toBe(422);
     expect(unknown.body.error.code).toBe("unknown_job_type");
+    // The message names the types this deployment does register, so a typo is easy to see.
+    expect(unknown.body.error.message).toMatch(/^unknown job type "nope"; registered types: .*\bhttp\b/);
+    expect(unknown.body.error.message).toContain("test-echo");
     expect(await countRows()).toEqual(before);
     const justUnder = await call("POST", "/v1/jobs", {
       token: key,
