@@ -39,8 +39,9 @@ export async function openApiDocument(): Promise<Record<string, unknown>> {
   register(`data:text/javascript,${encodeURIComponent(STUB_HOOK)}`);
   const { createApp } = await import("../src/http/app");
   const { createRegistry } = await import("../src/core/define-job");
-  const { tasks } = await import("../src/tasks");
-  const app = createApp(createRegistry(tasks));
+  const { httpJob } = await import("../src/builtin/http");
+  const { exampleJobs } = await import("../examples/jobs");
+  const app = createApp(createRegistry([httpJob, ...exampleJobs]));
   const quiet = console.log;
   console.log = () => {}; // the request log line is noise in a build step
   try {

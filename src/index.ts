@@ -1,8 +1,9 @@
 // The default deployment: the built-in `http` job and the checkout examples, composed as a library user would.
+import { exampleJobs } from "../examples/jobs";
+import { httpJob } from "./builtin/http";
 import { createEdgeJobs } from "./edge-jobs";
-import { tasks } from "./tasks";
 
-const edge = createEdgeJobs<Env>({ jobs: tasks });
+const edge = createEdgeJobs<Env>({ jobs: [httpJob, ...exampleJobs] });
 
 export default edge.handlers satisfies ExportedHandler<Env>;
 

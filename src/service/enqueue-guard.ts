@@ -2,7 +2,7 @@
 import type { Issue } from "../contract/errors";
 import { checkTarget } from "../webhooks/target-guard";
 
-/** The job type whose payload names a URL to call (src/tasks/http.ts); kept here so the producer needs no task import. */
+/** The job type whose payload names a URL to call (src/builtin/http.ts); kept here so the producer needs no task import. */
 const HTTP_JOB_TYPE = "http";
 
 export type GuardedEnqueue = { type: string; payload: unknown; callbackUrl?: string | undefined };

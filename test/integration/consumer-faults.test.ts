@@ -3,13 +3,13 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createRegistry } from "../../src/core/define-job";
 import { consumeJobs } from "../../src/engine/consumer";
-import { tasks } from "../../src/tasks";
 import { call, enqueue, newTenant, waitForStatus } from "../fixtures/api";
+import { defaultJobs } from "../fixtures/default-jobs";
 import { capturingQueue, failingStage } from "../fixtures/engine-doubles";
 import { testJobs } from "../fixtures/test-jobs";
 import worker from "../fixtures/worker";
 
-const registry = createRegistry([...tasks, ...testJobs]);
+const registry = createRegistry([...defaultJobs, ...testJobs]);
 const batchOf = (queue: string, bodies: unknown[], attempts = 1) =>
   createMessageBatch<unknown>(
     queue,

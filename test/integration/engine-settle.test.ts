@@ -3,13 +3,13 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createRegistry } from "../../src/core/define-job";
 import { consumeJobs } from "../../src/engine/consumer";
-import { tasks } from "../../src/tasks";
 import { call, enqueue, newTenant, waitForStatus } from "../fixtures/api";
+import { defaultJobs } from "../fixtures/default-jobs";
 import { answeringBatch, capturingQueue, failingStage } from "../fixtures/engine-doubles";
 import { countedRuns, testJobs } from "../fixtures/test-jobs";
 import worker from "../fixtures/worker";
 
-const registry = createRegistry([...tasks, ...testJobs]);
+const registry = createRegistry([...defaultJobs, ...testJobs]);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const runsOf = (jobId: string) => countedRuns.filter((run) => run.jobId === jobId);
 

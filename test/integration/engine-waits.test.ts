@@ -4,12 +4,12 @@ import type { JobMessage } from "../../src/contract/job";
 import { createRegistry } from "../../src/core/define-job";
 import { idFloor } from "../../src/core/ids";
 import { consumeJobs } from "../../src/engine/consumer";
-import { tasks } from "../../src/tasks";
 import { enqueue, newTenant, waitForStatus } from "../fixtures/api";
+import { defaultJobs } from "../fixtures/default-jobs";
 import { answeringBatch, capturingQueue, unreachableGates } from "../fixtures/engine-doubles";
 import { countedRuns, testJobs } from "../fixtures/test-jobs";
 
-const registry = createRegistry([...tasks, ...testJobs]);
+const registry = createRegistry([...defaultJobs, ...testJobs]);
 const runsOf = (jobId: string) => countedRuns.filter((run) => run.jobId === jobId);
 const later = (key: string, body: Record<string, unknown>) => enqueue(key, { delaySeconds: 3600, ...body });
 

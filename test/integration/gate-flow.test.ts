@@ -5,8 +5,8 @@ import type { Job } from "../../src/contract/job";
 import { createRegistry } from "../../src/core/define-job";
 import { consumeJobs } from "../../src/engine/consumer";
 import { flowGate } from "../../src/gate/gate-client";
-import { tasks } from "../../src/tasks";
 import { call, enqueue, type JobDetail, newTenant, waitForStatus } from "../fixtures/api";
+import { defaultJobs } from "../fixtures/default-jobs";
 import { testJobs } from "../fixtures/test-jobs";
 
 type Timed = JobDetail & { result: { start: number; end: number } | null };
@@ -177,7 +177,7 @@ describe("flow control (KeyGate per tenant + flow key)", () => {
       "jobs",
       jobs.map((job, i) => ({ id: `m-${i}`, timestamp: Date.now(), attempts: 1, body: { tenant, id: job.id } })),
     );
-    await consumeJobs(batch, { ...env, KEY_GATE: counted }, createRegistry([...tasks, ...testJobs]));
+    await consumeJobs(batch, { ...env, KEY_GATE: counted }, createRegistry([...defaultJobs, ...testJobs]));
     const result = await getQueueResult(batch, createExecutionContext());
 
     expect(calls).toEqual({ admit: 2, release: 1 });

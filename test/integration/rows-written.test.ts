@@ -5,8 +5,8 @@ import type { JobMessage } from "../../src/contract/job";
 import { createRegistry } from "../../src/core/define-job";
 import { consumeJobs } from "../../src/engine/consumer";
 import { meterD1 } from "../../src/metering/d1";
-import { tasks } from "../../src/tasks";
 import { newTenant } from "../fixtures/api";
+import { defaultJobs } from "../fixtures/default-jobs";
 import { capturingQueue } from "../fixtures/engine-doubles";
 import { testJobs } from "../fixtures/test-jobs";
 import worker from "../fixtures/worker";
@@ -37,7 +37,7 @@ describe("D1 rows written per job (our main cost)", () => {
       "jobs",
       sent.map((m, i) => ({ id: `m${i}`, timestamp: Date.now(), attempts: 1, body: m.body })),
     );
-    await consumeJobs(batch, meteredEnv, createRegistry([...tasks, ...testJobs]));
+    await consumeJobs(batch, meteredEnv, createRegistry([...defaultJobs, ...testJobs]));
     const result = await getQueueResult(batch, createExecutionContext());
     expect(result.explicitAcks).toHaveLength(JOBS);
     const consumeRows = usage.rowsWritten - enqueueRows;
@@ -73,7 +73,7 @@ describe("D1 rows written per job (our main cost)", () => {
     const consuming = consumeJobs(
       batch,
       { ...env, DB: d1, JOBS_QUEUE: queue },
-      createRegistry([...tasks, ...testJobs]),
+      createRegistry([...defaultJobs, ...testJobs]),
     );
     await new Promise((r) => setTimeout(r, 1_300));
     const mid = await env.DB.prepare("SELECT status FROM jobs WHERE tenant_id = ? AND id = ?")
@@ -114,7 +114,11 @@ describe("D1 rows written per job (our main cost)", () => {
       sent.map((m, i) => ({ id: `m${i}`, timestamp: Date.now(), attempts: 1, body: m.body })),
     );
     const started = Date.now();
-    await consumeJobs(batch, { ...env, DB: counting, JOBS_QUEUE: queue }, createRegistry([...tasks, ...testJobs]));
+    await consumeJobs(
+      batch,
+      { ...env, DB: counting, JOBS_QUEUE: queue },
+      createRegistry([...defaultJobs, ...testJobs]),
+    );
     const elapsed = Date.now() - started;
     expect((await getQueueResult(batch, createExecutionContext())).explicitAcks).toHaveLength(100);
     const counterRows = await env.DB.prepare("SELECT count(*) AS n FROM metrics_minute WHERE tenant_id = ?")

@@ -6,12 +6,12 @@ import { meterD1 } from "../../src/metering/d1";
 import { MAX_FIRES_PER_TICK, SCHEDULE_PAGE } from "../../src/scheduler/fire-schedules";
 import { RELEASE_PAGE } from "../../src/scheduler/release-delayed";
 import { tick } from "../../src/scheduler/tick";
-import { tasks } from "../../src/tasks";
 import { newTenant } from "../fixtures/api";
 import { DAY, HOUR } from "../fixtures/clock";
+import { defaultJobs } from "../fixtures/default-jobs";
 import { testJobs } from "../fixtures/test-jobs";
 
-const registry = createRegistry([...tasks, ...testJobs]);
+const registry = createRegistry([...defaultJobs, ...testJobs]);
 
 /** Passes sends through to the real queue, counting calls and messages. */
 function countingQueue() {

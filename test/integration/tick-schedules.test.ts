@@ -2,10 +2,10 @@ import { describe, expect, it } from "vitest";
 import type { Job } from "../../src/contract/job";
 import type { Schedule } from "../../src/contract/schemas";
 import { defineSchedule } from "../../src/scheduler/define-schedule";
-import { tasks } from "../../src/tasks";
 import { createWorker } from "../../src/worker";
 import { call, newTenant, waitForStatus } from "../fixtures/api";
 import { atTime, HOUR, MINUTE, tickAt } from "../fixtures/clock";
+import { defaultJobs } from "../fixtures/default-jobs";
 import { testJobs } from "../fixtures/test-jobs";
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -157,7 +157,7 @@ describe("the tick fires schedules", () => {
     const T = Date.parse("2027-07-01T00:00:00Z");
     const schedule = await atTime(T - 30_000, () => create(key, { name: "orphan", cron: "* * * * *" }));
     // A deploy without the test job types: "test-echo" is gone.
-    await tickAt(T, { handler: createWorker({ jobs: tasks }) });
+    await tickAt(T, { handler: createWorker({ jobs: defaultJobs }) });
     const dead = await call<{ data: Job[] }>("GET", "/v1/dead", { token: key });
     expect(dead.body.data).toHaveLength(1);
     expect(dead.body.data[0]?.error?.message).toMatch(/schedule fire refused: unknown job type "test-echo"/);
@@ -179,7 +179,7 @@ describe("schedules declared in code", () => {
         payload: { value: "report" },
       });
 
-    const first = createWorker({ jobs: [...tasks, ...testJobs], schedules: [declare("0 7 * * *")] });
+    const first = createWorker({ jobs: [...defaultJobs, ...testJobs], schedules: [declare("0 7 * * *")] });
     await tickAt(T, { handler: first });
     const [stored] = (await call<{ data: Schedule[] }>("GET", "/v1/schedules", { token: key })).body.data;
     expect(stored).toMatchObject({
@@ -193,7 +193,7 @@ describe("schedules declared in code", () => {
 
     // A pause through the API survives a new deploy; a new cron from the code replaces the old one.
     await call("PATCH", `/v1/schedules/${stored?.id}`, { token: key, body: { enabled: false } });
-    const redeployed = createWorker({ jobs: [...tasks, ...testJobs], schedules: [declare("30 6 * * *")] });
+    const redeployed = createWorker({ jobs: [...defaultJobs, ...testJobs], schedules: [declare("30 6 * * *")] });
     await tickAt(T + MINUTE, { handler: redeployed });
     const after = (await call<{ data: Schedule[] }>("GET", "/v1/schedules", { token: key })).body.data;
     expect(after).toHaveLength(1);
@@ -205,15 +205,15 @@ describe("schedules declared in code", () => {
     expect(() => defineSchedule({ ...base, cron: "0 7 * *" })).toThrow(/cron: must have 5 fields/);
     expect(() => defineSchedule({ ...base, timezone: "Atlantis/Capital" })).toThrow(/unknown IANA time zone/);
     expect(() => defineSchedule({ ...base, tenant: "Not A Tenant" })).toThrow(/tenant/);
-    expect(() => createWorker({ jobs: tasks, schedules: [defineSchedule(base)] })).toThrow(/unknown job type/);
+    expect(() => createWorker({ jobs: defaultJobs, schedules: [defineSchedule(base)] })).toThrow(/unknown job type/);
     expect(() =>
       createWorker({
-        jobs: [...tasks, ...testJobs],
+        jobs: [...defaultJobs, ...testJobs],
         schedules: [defineSchedule({ ...base, type: "test-flaky", payload: { failTimes: "no" } })],
       }),
     ).toThrow(/payload does not match/);
     expect(() =>
-      createWorker({ jobs: [...tasks, ...testJobs], schedules: [defineSchedule(base), defineSchedule(base)] }),
+      createWorker({ jobs: [...defaultJobs, ...testJobs], schedules: [defineSchedule(base), defineSchedule(base)] }),
     ).toThrow(/declared twice/);
   });
 });

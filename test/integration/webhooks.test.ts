@@ -6,8 +6,8 @@ import type { Job } from "../../src/contract/job";
 import { createRegistry } from "../../src/core/define-job";
 import { consumeJobs } from "../../src/engine/consumer";
 import { meterD1 } from "../../src/metering/d1";
-import { tasks } from "../../src/tasks";
 import { ADMIN_TOKEN, call, enqueue, newTenant, waitForStatus } from "../fixtures/api";
+import { defaultJobs } from "../fixtures/default-jobs";
 import { REFUSED_TARGETS } from "../fixtures/refused-targets";
 import { testJobs } from "../fixtures/test-jobs";
 import worker from "../fixtures/worker";
@@ -265,7 +265,7 @@ describe("callbacks from the dead-letter queue", () => {
 describe("D1 rows written by callbacks", () => {
   it("costs one row with the outcome and one per delivery attempt", async () => {
     const JOBS = 5;
-    const registry = createRegistry([...tasks, ...testJobs]);
+    const registry = createRegistry([...defaultJobs, ...testJobs]);
     const sent: unknown[] = [];
     const queue = {
       async sendBatch(messages: Iterable<{ body: unknown }>) {

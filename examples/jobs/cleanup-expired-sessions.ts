@@ -1,6 +1,6 @@
 // Maintenance example: asks the app to drop expired sessions; meant to run from a schedule.
 import { z } from "zod";
-import { defineJob } from "../core/define-job";
+import { defineJob } from "../../src/core/define-job";
 import { callOrderApi } from "./call-order-api";
 
 export const cleanupExpiredSessions = defineJob({

@@ -1,6 +1,6 @@
 // Checkout example: inventory, analytics and the warehouse, updated after the order is saved.
 import { z } from "zod";
-import { defineJob } from "../core/define-job";
+import { defineJob } from "../../src/core/define-job";
 import { callOrderApi } from "./call-order-api";
 
 export const syncOrderSideEffects = defineJob({

@@ -1,6 +1,6 @@
 // Checkout example: tell the order API to send the receipt email for an order.
 import { z } from "zod";
-import { defineJob } from "../core/define-job";
+import { defineJob } from "../../src/core/define-job";
 import { callOrderApi } from "./call-order-api";
 
 export const sendOrderConfirmation = defineJob({

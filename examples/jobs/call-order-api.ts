@@ -1,6 +1,6 @@
 // Shared by the checkout examples: POST the job's data to the app's order API, if one is configured.
-import type { JobContext } from "../core/define-job";
-import { NonRetryableError, RetryAfterError } from "../core/errors";
+import type { JobContext } from "../../src/core/define-job";
+import { NonRetryableError, RetryAfterError } from "../../src/core/errors";
 
 /** Statuses worth another try; any other 4xx means the request itself is wrong. */
 const RETRYABLE_STATUSES = new Set([408, 409, 425, 429]);
