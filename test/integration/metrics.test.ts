@@ -6,10 +6,10 @@ import { openDb } from "../../src/db/client";
 import { counterUpserts } from "../../src/db/counters";
 import { insertJob, type NewJob } from "../../src/db/jobs";
 import { readStateCounts } from "../../src/db/metrics";
-import { readQueueBacklog } from "../../src/http/routes/metrics";
 import { meterD1 } from "../../src/metering/d1";
 import type { TypeMetrics } from "../../src/metrics/snapshot";
 import { createTally, minuteOf } from "../../src/metrics/tally";
+import { readQueueBacklog } from "../../src/service/read-metrics";
 import { call, enqueue, newTenant, waitForStatus } from "../fixtures/api";
 import { type SeedJob, seedJobs } from "../fixtures/seed";
 
