@@ -1,4 +1,6 @@
 // The Job shape of the public contract, written once: statuses, options, the callback state, the queue message, defaults.
+import type { z } from "@hono/zod-openapi";
+import type { JobSchema } from "./schemas";
 
 export const JOB_STATUSES = ["scheduled", "queued", "running", "retrying", "succeeded", "dead", "cancelled"] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -36,29 +38,8 @@ export type AttemptLogEntry = {
   error: { message: string; name: string } | null;
 };
 
-/** The public Job, as the HTTP contract spells it. */
-export type Job = {
-  id: string;
-  type: string;
-  status: JobStatus;
-  payload: unknown;
-  result: unknown;
-  error: JobError | null;
-  attempts: number;
-  maxAttempts: number;
-  progress: number | null;
-  runAt: string;
-  createdAt: string;
-  updatedAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-  idempotencyKey: string | null;
-  flow: FlowSettings | null;
-  callbackUrl: string | null;
-  metadata: Record<string, string>;
-  /** Delivery state of the completion callback; null until the job finishes with a callbackUrl. */
-  callback: CallbackState | null;
-};
+/** The public Job: the contract's JobSchema is its one definition (its fields line up with the types above). */
+export type Job = z.infer<typeof JobSchema>;
 
 /** Which event a completion callback reports. */
 export type CallbackEvent = "job.succeeded" | "job.dead";
