@@ -2,6 +2,7 @@
 import type { JobDefinition } from "../core/define-job";
 import { NonRetryableError, TimeoutError } from "../core/errors";
 import type { Logger } from "../core/logger";
+import { Deadlines } from "./deadlines";
 import { effectiveTimeoutSeconds } from "./limits";
 
 export type AttemptOutcome =
@@ -13,6 +14,56 @@ export class ClaimLostError extends Error {
   override name = "ClaimLostError";
 }
 
+/**
+ * An attempt's one AbortController (its ctx.signal), which ends the attempt on its timeout or a lost claim.
+ * The attempt is settled before the abort runs the handler's listeners: a handler that rejects with its own
+ * error on abort must not win the race, so a timeout is always recorded as one.
+ */
+export class AttemptStop {
+  private readonly controller = new AbortController();
+  private reason: Error | undefined;
+  private ended = false;
+  private settle: ((error: Error) => void) | undefined;
+  private unfollow: (() => void) | undefined;
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** Ends the attempt with `error`, then aborts ctx.signal; once stopped or ended, does nothing. */
+  stop(error: Error): void {
+    if (this.reason || this.ended) return;
+    this.reason = error;
+    this.settle?.(error);
+    this.controller.abort(error);
+  }
+
+  /** Rejects with the reason the attempt was stopped, once it is. */
+  stopped(): Promise<never> {
+    return new Promise<never>((_, reject) => {
+      if (this.reason) reject(this.reason);
+      else this.settle = reject;
+    });
+  }
+
+  /** Stops the attempt when `claim` aborts (its claim was lost elsewhere), until the attempt ends. */
+  follow(claim: AbortSignal): void {
+    const onAbort = () => this.stop(new ClaimLostError("another delivery or a retry by hand took the job over"));
+    if (claim.aborted) onAbort();
+    else {
+      claim.addEventListener("abort", onAbort, { once: true });
+      this.unfollow = () => claim.removeEventListener("abort", onAbort);
+    }
+  }
+
+  /** The attempt is over: a claim lost from now on concerns no running handler. */
+  end(): void {
+    this.ended = true;
+    this.settle = undefined;
+    this.unfollow?.();
+  }
+}
+
 export type AttemptInput = {
   definition: JobDefinition;
   payload: unknown;
@@ -21,8 +72,12 @@ export type AttemptInput = {
   attempt: number;
   /** As the job asks; the attempt runs at most MAX_ATTEMPT_SECONDS. */
   timeoutSeconds: number;
-  /** Aborts the attempt from outside: its claim was lost. */
-  claim: AbortSignal;
+  /** Aborts the attempt from outside: its claim was lost (the engine calls `stop.stop` instead). */
+  claim?: AbortSignal;
+  /** The attempt's stop and ctx.signal; a fresh one if not given. */
+  stop?: AttemptStop;
+  /** The timer the timeout is armed on, shared by a batch's attempts; a fresh one if not given. */
+  deadlines?: Deadlines;
   env: Env;
   log: Logger;
 };
@@ -31,25 +86,13 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptOutcome> {
   const started = Date.now();
   const timeoutSeconds = effectiveTimeoutSeconds(input.timeoutSeconds);
   let progress: number | null = null;
-  const controller = new AbortController();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let onClaimLost: (() => void) | undefined;
-  // Ends the attempt on its timeout or on a lost claim; ctx.signal tells the handler either way.
-  const stopped = new Promise<never>((_, reject) => {
-    // Settled before the abort runs the handler's listeners: a handler that rejects with its own error on abort
-    // must not win the race, so a timeout is always recorded as one.
-    const stop = (error: Error) => {
-      reject(error);
-      controller.abort(error);
-    };
-    timer = setTimeout(
-      () => stop(new TimeoutError(`attempt timed out after ${timeoutSeconds}s`)),
-      timeoutSeconds * 1000,
-    );
-    onClaimLost = () => stop(new ClaimLostError("another delivery or a retry by hand took the job over"));
-    if (input.claim.aborted) onClaimLost();
-    else input.claim.addEventListener("abort", onClaimLost, { once: true });
-  });
+  const stop = input.stop ?? new AttemptStop();
+  const deadlines = input.deadlines ?? new Deadlines();
+  const timeout = deadlines.add(started + timeoutSeconds * 1000, () =>
+    stop.stop(new TimeoutError(`attempt timed out after ${timeoutSeconds}s`)),
+  );
+  if (input.claim) stop.follow(input.claim);
+  const stopped = stop.stopped();
   stopped.catch(() => {});
   try {
     const parsed = input.definition.input.safeParse(input.payload);
@@ -65,7 +108,7 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptOutcome> {
         attempt: input.attempt,
         tenant: input.tenant,
         env: input.env,
-        signal: controller.signal,
+        signal: stop.signal,
         log: input.log,
         progress(percent: number) {
           progress = Math.max(0, Math.min(100, Math.round(percent)));
@@ -79,7 +122,7 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptOutcome> {
   } catch (error) {
     return { ok: false, error, progress, durationMs: Date.now() - started };
   } finally {
-    if (timer !== undefined) clearTimeout(timer);
-    if (onClaimLost) input.claim.removeEventListener("abort", onClaimLost);
+    deadlines.remove(timeout);
+    stop.end();
   }
 }

@@ -18,9 +18,11 @@ import type { JobRow } from "../db/schema";
 import { createTally, minuteOf } from "../metrics/tally";
 import { pendingState } from "../webhooks/callback-state";
 import { deliverCallbacks, enqueueCallbacks, type FinishedJob, isCallbackMessage } from "../webhooks/callbacks";
+import { AttemptStop } from "./attempt";
 import { commit, type Write } from "./commit";
 import { type Delivery, jobKeyOf, readDeliveries } from "./delivery";
 import { deferralLog, type FlowLease, type GateItem, gateFlows, releaseLeases } from "./gate";
+import { infoLinesOn, jobLog } from "./job-log";
 import { CLAIM_AFTER_MS, EARLY_FAILURE_WAIT_SECONDS, leaseMsFor, WRITE_FAILURE_RETRY_SECONDS } from "./limits";
 import { triage } from "./triage";
 import { sendWaits, type Wait } from "./waits";
@@ -47,11 +49,6 @@ type Runnable = GateItem & {
   log: Logger;
 };
 type DeadLetter = { delivery: Delivery; row: JobRow; error: JobError; reason: string; log: Logger };
-
-const jobLogOf = (row: JobRow, attempt: number) =>
-  rootLog
-    .child({ jobId: row.id, type: row.type, tenant: row.tenantId, attempt })
-    .withMetadata(JSON.parse(row.metadata) as Record<string, string>);
 
 async function consumeJobMessages(
   messages: readonly Message<unknown>[],
@@ -80,6 +77,7 @@ async function consumeJobMessages(
   // Triage (pure): each delivery with its row.
   const rowByKey = new Map(rows.map((row) => [jobKeyOf({ tenant: row.tenantId, id: row.id }), row]));
   const seen = new Set<string>();
+  const infoOn = infoLinesOn(env);
   const waits: Wait[] = [];
   const deadLetters: DeadLetter[] = [];
   const runnable: Runnable[] = [];
@@ -104,7 +102,7 @@ async function consumeJobMessages(
         row,
         error: decision.error,
         reason: decision.reason,
-        log: jobLogOf(row, row.attempts),
+        log: jobLog(row, row.attempts, infoOn),
       });
     } else if (row && decision.kind === "run") {
       runnable.push({
@@ -114,7 +112,7 @@ async function consumeJobMessages(
         definition: decision.definition,
         claimFirst: decision.claimFirst,
         leaseMs: leaseMsFor(decision.options.timeoutSeconds),
-        log: jobLogOf(row, row.attempts + 1),
+        log: jobLog(row, row.attempts + 1, infoOn),
       });
     }
   }
@@ -135,7 +133,7 @@ async function consumeJobMessages(
       ref: refOf(item.row, startAt ?? now),
       claim: "none",
       claimDueAt: Date.now() + CLAIM_AFTER_MS,
-      abort: new AbortController(),
+      stop: new AttemptStop(),
       log: item.log,
     };
     return { run, claimFirst: item.claimFirst };

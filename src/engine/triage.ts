@@ -38,13 +38,12 @@ export function triage({ row, deliveryAttempts, duplicateInBatch, definition, no
     const delaySeconds = Math.max(1, Math.ceil(((row.leaseUntil ?? now) - now) / 1000) + 1);
     return { kind: "wait", delaySeconds, reason: "another delivery holds the job" };
   }
-  const at = new Date(now).toISOString();
   if (!definition) {
     const message = `job type "${row.type}" is not registered in this deployment`;
     return {
       kind: "deadLetter",
       reason: "unregistered_type",
-      error: { name: "NonRetryableError", message, attempt: row.attempts, at },
+      error: { name: "NonRetryableError", message, attempt: row.attempts, at: new Date(now).toISOString() },
     };
   }
   if (row.attempts >= row.maxAttempts) {
@@ -52,7 +51,7 @@ export function triage({ row, deliveryAttempts, duplicateInBatch, definition, no
     return {
       kind: "deadLetter",
       reason: "attempts_exhausted",
-      error: { name: "AttemptsExhaustedError", message, attempt: row.attempts, at },
+      error: { name: "AttemptsExhaustedError", message, attempt: row.attempts, at: new Date(now).toISOString() },
     };
   }
   return {

@@ -20,8 +20,9 @@ import type { GateNamespace } from "../gate/gate-client";
 import { createTally, minuteOf } from "../metrics/tally";
 import { pendingState } from "../webhooks/callback-state";
 import { enqueueCallbacks, type FinishedJob } from "../webhooks/callbacks";
-import { type AttemptOutcome, runAttempt } from "./attempt";
+import { type AttemptOutcome, type AttemptStop, ClaimLostError, runAttempt } from "./attempt";
 import { commit, type Write } from "./commit";
+import { Deadlines } from "./deadlines";
 import type { Delivery } from "./delivery";
 import { type FlowLease, releaseLeases } from "./gate";
 import { CLAIM_AFTER_MS, CLAIM_RETRY_MS, leaseMsFor, WAVE_EVERY_MS, WRITE_FAILURE_RETRY_SECONDS } from "./limits";
@@ -42,7 +43,8 @@ export type Run = {
   claim: "none" | "claimed" | "lost";
   /** Real time after which an unclaimed run's claim is written (again, after a failed write). */
   claimDueAt: number;
-  abort: AbortController;
+  /** Ends the run (and aborts its ctx.signal) if its claim is lost. */
+  stop: AttemptStop;
   log: Logger;
 };
 
@@ -75,24 +77,32 @@ export async function runAndSettle(runs: readonly Run[], deps: WaveDeps): Promis
   const batchStart = Date.now();
   const finished: Finished[] = [];
   let open = runs.length;
-  let wake: () => void = () => {};
-  let changed = new Promise<void>((resolve) => {
-    wake = resolve;
-  });
-  const signal = () => {
-    const resolve = wake;
-    changed = new Promise<void>((r) => {
-      wake = r;
+  // One timer for the whole batch: every attempt's timeout and the loop's own waits are deadlines on it.
+  const deadlines = new Deadlines();
+  let wake: (() => void) | undefined;
+  /** Resolves once `ready()` holds when a job finishes, or at real time `at`. */
+  const waitFor = (ready: () => boolean, at: number) =>
+    new Promise<void>((resolve) => {
+      const deadline = Number.isFinite(at)
+        ? deadlines.add(at, () => {
+            wake = undefined;
+            resolve();
+          })
+        : undefined;
+      wake = () => {
+        if (!ready()) return;
+        wake = undefined;
+        if (deadline) deadlines.remove(deadline);
+        resolve();
+      };
     });
-    resolve();
-  };
   const done = new Set<Run>();
   for (const run of runs) {
-    void attempt(run, deps).then((outcome) => {
+    void attempt(run, deps, deadlines).then((outcome) => {
       finished.push({ run, outcome, finishedAt: deps.now() });
       done.add(run);
       open--;
-      signal();
+      wake?.();
     });
   }
   const unclaimed = () => runs.filter((run) => run.claim === "none" && !done.has(run));
@@ -102,8 +112,8 @@ export async function runAndSettle(runs: readonly Run[], deps: WaveDeps): Promis
   while (open > 0 || finished.length > 0) {
     if (waves === 0) {
       // The first wave: when the claim timer fires, or as soon as every job is done (a batch of fast jobs: one wave).
-      while (open > 0 && Date.now() < batchStart + CLAIM_AFTER_MS) {
-        await Promise.race([changed, sleep(batchStart + CLAIM_AFTER_MS - Date.now())]);
+      if (open > 0 && Date.now() < batchStart + CLAIM_AFTER_MS) {
+        await waitFor(() => open === 0, batchStart + CLAIM_AFTER_MS);
       }
     } else {
       // Later waves: once something is due (an outcome, or a claim whose write failed), at most every WAVE_EVERY_MS.
@@ -112,7 +122,7 @@ export async function runAndSettle(runs: readonly Run[], deps: WaveDeps): Promis
         const pending = unclaimed();
         if (finished.length > 0 || open === 0 || pending.some((run) => run.claimDueAt <= now)) break;
         const nextClaim = Math.min(...pending.map((run) => run.claimDueAt));
-        await (Number.isFinite(nextClaim) ? Promise.race([changed, sleep(nextClaim - now)]) : changed);
+        await waitFor(() => finished.length > 0 || open === 0, nextClaim);
       }
       if (finished.length === 0 && open === 0) break;
       await sleep(lastWaveAt + WAVE_EVERY_MS - Date.now());
@@ -124,7 +134,7 @@ export async function runAndSettle(runs: readonly Run[], deps: WaveDeps): Promis
   }
 }
 
-async function attempt(run: Run, deps: WaveDeps): Promise<AttemptOutcome> {
+async function attempt(run: Run, deps: WaveDeps, deadlines: Deadlines): Promise<AttemptOutcome> {
   if (run.startAt !== null) await sleep(run.startAt - Date.now());
   // A run claimed before it started keeps the start its claim recorded.
   if (run.claim === "none") run.ref.startedAt = deps.now();
@@ -136,7 +146,8 @@ async function attempt(run: Run, deps: WaveDeps): Promise<AttemptOutcome> {
     tenant: run.row.tenantId,
     attempt: run.ref.attempt,
     timeoutSeconds: run.options.timeoutSeconds,
-    claim: run.abort.signal,
+    stop: run.stop,
+    deadlines,
     env: deps.env,
     log: run.log,
   });
@@ -247,7 +258,7 @@ async function commitWave(settling: Finished[], claims: Run[], deps: WaveDeps): 
         } else {
           run.claim = "lost";
           run.log.warn("claim lost: another delivery or a retry by hand took the job over; run aborted");
-          run.abort.abort();
+          run.stop.stop(new ClaimLostError("another delivery or a retry by hand took the job over"));
         }
       }
     } else if (tag.kind === "outcome") settled(tag.entry, landed);
