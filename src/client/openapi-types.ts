@@ -1590,7 +1590,7 @@ export interface components {
       callback: components["schemas"]["CallbackState"];
     };
     /** @enum {string} */
-    JobStatus: "scheduled" | "queued" | "running" | "retrying" | "succeeded" | "dead" | "cancelled";
+    JobStatus: "scheduled" | "queued" | "running" | "retrying" | "waiting" | "succeeded" | "dead" | "cancelled";
     Flow: {
       key: string;
       rate?: {

@@ -2,7 +2,16 @@
 import type { z } from "@hono/zod-openapi";
 import type { JobSchema } from "./schemas";
 
-export const JOB_STATUSES = ["scheduled", "queued", "running", "retrying", "succeeded", "dead", "cancelled"] as const;
+export const JOB_STATUSES = [
+  "scheduled",
+  "queued",
+  "running",
+  "retrying",
+  "waiting",
+  "succeeded",
+  "dead",
+  "cancelled",
+] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
 export const FINISHED_STATUSES: readonly JobStatus[] = ["succeeded", "dead", "cancelled"];

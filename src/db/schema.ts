@@ -52,6 +52,10 @@ export const jobs = sqliteTable(
      * outcome write, so a run that started before a cancel + retry cannot land its outcome on the new run.
      */
     runToken: integer("run_token").notNull().default(0),
+    /** The workflow job that started this one with `ctx.step.invoke`; null for every other job. */
+    parentId: text("parent_id"),
+    /** JSON `waitingFor` of a `waiting` job (what its steps parked on: a sleep, an event, children); null otherwise. */
+    waitingFor: text("waiting_for"),
   },
   (t) => [
     primaryKey({ columns: [t.tenantId, t.id] }),
@@ -62,7 +66,66 @@ export const jobs = sqliteTable(
     index("jobs_scheduled_tenant").on(t.tenantId, t.id).where(sql`status = 'scheduled'`),
     index("jobs_retrying").on(t.tenantId, t.id).where(sql`status = 'retrying'`),
     index("jobs_dead").on(t.tenantId, t.type, t.id).where(sql`status = 'dead'`),
+    // Parked workflow jobs: the tick wakes the due ones across tenants; metrics count a tenant's own.
+    index("jobs_waiting_due").on(t.runAt).where(sql`status = 'waiting'`),
+    index("jobs_waiting_tenant").on(t.tenantId, t.id).where(sql`status = 'waiting'`),
+    // A parent's children (cancel cascades to the unstarted ones); plain jobs have no parent and no index row.
+    index("jobs_children").on(t.tenantId, t.parentId).where(sql`parent_id is not null`),
   ],
+);
+
+/**
+ * One row per finished or parked step of a workflow job (`ctx.step`), keyed by (tenant, job, step name), so a
+ * re-run of the handler finds every step it already did. WITHOUT ROWID: a step costs one row written.
+ * Times are unix milliseconds; `result` and `error` are JSON.
+ */
+export const jobSteps = sqliteTable(
+  "job_steps",
+  {
+    tenantId: text("tenant_id").notNull(),
+    jobId: text("job_id").notNull(),
+    name: text("name").notNull(),
+    /** "run" | "sleep" | "event" | "invoke" */
+    kind: text("kind").notNull(),
+    /** "waiting" (parked on it) | "succeeded" | "failed" | "timed_out" (an event wait that got no event) */
+    status: text("status").notNull(),
+    result: text("result"),
+    error: text("error"),
+    startedAt: integer("started_at").notNull(),
+    finishedAt: integer("finished_at"),
+    /** sleep: when it ends; event: when the wait times out. */
+    wakeAt: integer("wake_at"),
+    /** event waits: the event name and the key the wait named (null: any key). */
+    eventName: text("event_name"),
+    eventKey: text("event_key"),
+    /** invoke: the child job's id (same tenant). */
+    childId: text("child_id"),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.jobId, t.name] }),
+    // POST /v1/events finds the open waits for (tenant, event name[, key]) here.
+    index("job_steps_waiting_events")
+      .on(t.tenantId, t.eventName, t.eventKey)
+      .where(sql`status = 'waiting' and kind = 'event'`),
+  ],
+);
+
+/**
+ * Events received by POST /v1/events, kept a short while (see EVENT_LOOKBACK_MS in core/steps.ts) so a waiter
+ * that starts waiting just after an event still gets it; the tick prunes older ones.
+ */
+export const events = sqliteTable(
+  "events",
+  {
+    tenantId: text("tenant_id").notNull(),
+    id: text("id").notNull(),
+    name: text("name").notNull(),
+    key: text("key"),
+    /** JSON data of the event (null when none was sent). */
+    data: text("data"),
+    receivedAt: integer("received_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.id] }), index("events_recent").on(t.tenantId, t.name, t.receivedAt)],
 );
 
 export const apiKeys = sqliteTable(
@@ -184,3 +247,5 @@ export type MetricsMinuteRow = typeof metricsMinute.$inferSelect;
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
 export type TenantRow = typeof tenants.$inferSelect;
 export type DashboardSessionRow = typeof dashboardSessions.$inferSelect;
+export type JobStepRow = typeof jobSteps.$inferSelect;
+export type EventRow = typeof events.$inferSelect;

@@ -38,6 +38,8 @@ const row = (over: Partial<JobRow> = {}): JobRow => ({
   attemptLog: "[]",
   callbackState: null,
   runToken: 0,
+  parentId: null,
+  waitingFor: null,
   ...over,
 });
 const input = (over: Partial<Parameters<typeof triage>[0]> = {}) => ({
