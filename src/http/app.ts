@@ -10,7 +10,9 @@ import { authenticate, authorize } from "./auth";
 import { onError } from "./errors";
 import { registerDeadRoutes } from "./routes/dead";
 import { registerDocsRoutes } from "./routes/docs";
+import { registerEventRoutes } from "./routes/events";
 import { registerFlowRoutes } from "./routes/flows";
+import { registerJobTypeRoutes } from "./routes/job-types";
 import { registerJobRoutes } from "./routes/jobs";
 import { registerKeyRoutes } from "./routes/keys";
 import { registerMetricsRoutes } from "./routes/metrics";
@@ -55,6 +57,8 @@ export function createApp(registry: JobRegistry) {
   registerMetricsRoutes(app);
   registerScheduleRoutes(app);
   registerWebhookSecretRoutes(app);
+  registerEventRoutes(app);
+  registerJobTypeRoutes(app);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {
     type: "http",
