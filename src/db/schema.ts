@@ -56,6 +56,11 @@ export const jobs = sqliteTable(
     parentId: text("parent_id"),
     /** JSON `waitingFor` of a `waiting` job (what its steps parked on: a sleep, an event, children); null otherwise. */
     waitingFor: text("waiting_for"),
+    /**
+     * 1 while the job is held because its type is paused for its tenant (status stays `queued`): the consumer
+     * parks it here instead of bouncing it through the queue, and a resume releases the held jobs in pages.
+     */
+    paused: integer("paused").notNull().default(0),
   },
   (t) => [
     primaryKey({ columns: [t.tenantId, t.id] }),
@@ -71,7 +76,19 @@ export const jobs = sqliteTable(
     index("jobs_waiting_tenant").on(t.tenantId, t.id).where(sql`status = 'waiting'`),
     // A parent's children (cancel cascades to the unstarted ones); plain jobs have no parent and no index row.
     index("jobs_children").on(t.tenantId, t.parentId).where(sql`parent_id is not null`),
+    index("jobs_paused").on(t.tenantId, t.type, t.id).where(sql`paused = 1`),
   ],
+);
+
+/** Job types paused per tenant (POST /v1/job-types/:type/pause); a row here survives restarts and deploys. */
+export const pausedTypes = sqliteTable(
+  "paused_types",
+  {
+    tenantId: text("tenant_id").notNull(),
+    type: text("type").notNull(),
+    pausedAt: integer("paused_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.type] })],
 );
 
 /**
@@ -249,3 +266,4 @@ export type TenantRow = typeof tenants.$inferSelect;
 export type DashboardSessionRow = typeof dashboardSessions.$inferSelect;
 export type JobStepRow = typeof jobSteps.$inferSelect;
 export type EventRow = typeof events.$inferSelect;
+export type PausedTypeRow = typeof pausedTypes.$inferSelect;

@@ -40,6 +40,7 @@ const row = (over: Partial<JobRow> = {}): JobRow => ({
   runToken: 0,
   parentId: null,
   waitingFor: null,
+  paused: 0,
   ...over,
 });
 const input = (over: Partial<Parameters<typeof triage>[0]> = {}) => ({

@@ -27,8 +27,17 @@ CREATE TABLE `job_steps` (
 ) WITHOUT ROWID;
 --> statement-breakpoint
 CREATE INDEX `job_steps_waiting_events` ON `job_steps` (`tenant_id`,`event_name`,`event_key`) WHERE status = 'waiting' and kind = 'event';--> statement-breakpoint
+CREATE TABLE `paused_types` (
+	`tenant_id` text NOT NULL,
+	`type` text NOT NULL,
+	`paused_at` integer NOT NULL,
+	PRIMARY KEY(`tenant_id`, `type`)
+) WITHOUT ROWID;
+--> statement-breakpoint
 ALTER TABLE `jobs` ADD `parent_id` text;--> statement-breakpoint
 ALTER TABLE `jobs` ADD `waiting_for` text;--> statement-breakpoint
+ALTER TABLE `jobs` ADD `paused` integer DEFAULT 0 NOT NULL;--> statement-breakpoint
 CREATE INDEX `jobs_waiting_due` ON `jobs` (`run_at`) WHERE status = 'waiting';--> statement-breakpoint
 CREATE INDEX `jobs_waiting_tenant` ON `jobs` (`tenant_id`,`id`) WHERE status = 'waiting';--> statement-breakpoint
-CREATE INDEX `jobs_children` ON `jobs` (`tenant_id`,`parent_id`) WHERE parent_id is not null;
+CREATE INDEX `jobs_children` ON `jobs` (`tenant_id`,`parent_id`) WHERE parent_id is not null;--> statement-breakpoint
+CREATE INDEX `jobs_paused` ON `jobs` (`tenant_id`,`type`,`id`) WHERE paused = 1;
