@@ -61,6 +61,8 @@ export const jobs = sqliteTable(
      * parks it here instead of bouncing it through the queue, and a resume releases the held jobs in pages.
      */
     paused: integer("paused").notNull().default(0),
+    /** The batch (POST /v1/batches) this job belongs to; null for every other job. */
+    batchId: text("batch_id"),
   },
   (t) => [
     primaryKey({ columns: [t.tenantId, t.id] }),
@@ -77,7 +79,39 @@ export const jobs = sqliteTable(
     // A parent's children (cancel cascades to the unstarted ones); plain jobs have no parent and no index row.
     index("jobs_children").on(t.tenantId, t.parentId).where(sql`parent_id is not null`),
     index("jobs_paused").on(t.tenantId, t.type, t.id).where(sql`paused = 1`),
+    // GET /v1/jobs?batchId= and a batch's cancel; jobs outside batches write no row here.
+    index("jobs_batch").on(t.tenantId, t.batchId, t.id).where(sql`batch_id is not null`),
   ],
+);
+
+/**
+ * Batches (fan-in): counts are kept here, updated once per batch per consumer wave (not per job), and the
+ * batch finishes exactly once, when it is closed and nothing is pending (a conditional update decides it).
+ * `onSuccess` / `onComplete` are JSON `{type, payload?}`; `callbackState` is the batch callback's delivery state.
+ */
+export const batches = sqliteTable(
+  "batches",
+  {
+    tenantId: text("tenant_id").notNull(),
+    id: text("id").notNull(),
+    /** "running" | "succeeded" (every job succeeded) | "completed" (all finished, some did not succeed) */
+    status: text("status").notNull(),
+    description: text("description"),
+    callbackUrl: text("callback_url"),
+    onSuccess: text("on_success"),
+    onComplete: text("on_complete"),
+    /** 1 while jobs may still be added; a batch finishes only once closed. */
+    open: integer("open").notNull(),
+    total: integer("total").notNull().default(0),
+    succeeded: integer("succeeded").notNull().default(0),
+    dead: integer("dead").notNull().default(0),
+    cancelled: integer("cancelled").notNull().default(0),
+    callbackState: text("callback_state"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+    finishedAt: integer("finished_at"),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.id] }), index("batches_status").on(t.tenantId, t.status, t.id)],
 );
 
 /** Job types paused per tenant (POST /v1/job-types/:type/pause); a row here survives restarts and deploys. */
@@ -267,3 +301,4 @@ export type DashboardSessionRow = typeof dashboardSessions.$inferSelect;
 export type JobStepRow = typeof jobSteps.$inferSelect;
 export type EventRow = typeof events.$inferSelect;
 export type PausedTypeRow = typeof pausedTypes.$inferSelect;
+export type BatchRow = typeof batches.$inferSelect;

@@ -8,6 +8,7 @@ import { openDb } from "../db/client";
 import type { AppEnv } from "./app-env";
 import { authenticate, authorize } from "./auth";
 import { onError } from "./errors";
+import { registerBatchRoutes } from "./routes/batches";
 import { registerDeadRoutes } from "./routes/dead";
 import { registerDocsRoutes } from "./routes/docs";
 import { registerEventRoutes } from "./routes/events";
@@ -59,6 +60,7 @@ export function createApp(registry: JobRegistry) {
   registerWebhookSecretRoutes(app);
   registerEventRoutes(app);
   registerJobTypeRoutes(app);
+  registerBatchRoutes(app);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {
     type: "http",

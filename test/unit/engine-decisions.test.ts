@@ -41,6 +41,7 @@ const row = (over: Partial<JobRow> = {}): JobRow => ({
   parentId: null,
   waitingFor: null,
   paused: 0,
+  batchId: null,
   ...over,
 });
 const input = (over: Partial<Parameters<typeof triage>[0]> = {}) => ({
