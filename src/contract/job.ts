@@ -29,11 +29,16 @@ export type FlowSettings = {
   concurrency?: number;
 };
 
+/** A debounced job's window settings (enqueue `debounce`); the consumer always claims such a job before it runs. */
+export type DebounceSettings = { key: string; seconds: number; maxWaitSeconds?: number };
+
 /** What shapes each attempt; stored with the job so a later deploy cannot change a queued job's rules. */
 export type JobOptions = {
   backoff: Backoff;
   timeoutSeconds: number;
   flow?: FlowSettings | null;
+  /** Set on debounced jobs only (src/service/debounce.ts); plain jobs never carry it. */
+  debounce?: DebounceSettings | null;
 };
 
 export type JobError = { message: string; name: string; attempt: number; at: string };
