@@ -1,10 +1,16 @@
-// The tick's retention phase: delete finished jobs past their retention, a bounded page of tenants per tick.
+// The tick's retention phase: delete finished jobs past their retention, a bounded page of tenants per tick, and old events.
 
 import { configOf } from "../core/config";
 import { idFloor } from "../core/ids";
+import { EVENT_LOOKBACK_MS } from "../core/steps";
+import { pruneEventsStatement } from "../db/event-statements";
 import { prunePage } from "../db/tenant-sweeps";
 import { minuteOf } from "../metrics/tally";
 
+/** Events are kept this much past the lookback: a wait that parks on another isolate's slightly late clock still finds them. */
+export const EVENT_PRUNE_MARGIN_MS = 60_000;
+/** Events deleted per tick at most: a sustained rate above this per minute grows the table (lookups stay correct). */
+export const EVENT_PRUNE_PAGE = 10_000;
 /** Rows deleted per tenant per visit: with up to PRUNE_TENANT_PAGE tenants, 720,000 a day each at one tick a minute. */
 export const PRUNE_PAGE = 500;
 /** Tenants pruned per tick; past that many tenants each one is visited every ceil(tenants / page) ticks. */
@@ -26,7 +32,7 @@ export async function pruneFinished(d1: D1Database, env: Env, now: number): Prom
   const { finishedDays, deadDays } = retention(env);
   const finishedBefore = now - finishedDays * DAY_MS;
   const deadBefore = now - deadDays * DAY_MS;
-  return prunePage(d1, idFloor("job", Math.max(finishedBefore, deadBefore)), {
+  const deleted = await prunePage(d1, idFloor("job", Math.max(finishedBefore, deadBefore)), {
     pageSize: PRUNE_TENANT_PAGE,
     finishedBefore,
     deadBefore,
@@ -34,4 +40,16 @@ export async function pruneFinished(d1: D1Database, env: Env, now: number): Prom
     countersBefore: minuteOf(now) - COUNTER_RETENTION_MINUTES,
     now,
   });
+  await pruneEvents(d1, now);
+  return deleted;
+}
+
+/** One bounded DELETE of the events no wait can match any more (older than the lookback and its margin). */
+export async function pruneEvents(d1: D1Database, now: number): Promise<number> {
+  const result = await pruneEventsStatement(
+    d1,
+    now - EVENT_LOOKBACK_MS - EVENT_PRUNE_MARGIN_MS,
+    EVENT_PRUNE_PAGE,
+  ).run();
+  return result.meta.changes ?? 0;
 }

@@ -1,0 +1,96 @@
+// SQL of events (POST /v1/events, the lookback at park time, the tick's prune): texts built once, prepared once per D1 binding.
+import { prepared } from "./consumer-statements";
+
+/**
+ * ?1 tenant, ?2 event name, ?3 event key (null: the event has none), ?5 page size. The open waits this event
+ * completes: waits that named no key, then waits that named this key (none when the event has no key). Each arm
+ * is an equality lookup on job_steps_waiting_events (INDEXED BY: without statistics SQLite would walk the tenant's
+ * primary key range instead), so waits on other keys of the same name are never read.
+ */
+const MATCH = `SELECT tenant_id, job_id, name FROM (
+    SELECT tenant_id, job_id, name FROM job_steps INDEXED BY job_steps_waiting_events
+      WHERE tenant_id = ?1 AND event_name = ?2 AND event_key IS NULL AND status = 'waiting' AND kind = 'event'
+    UNION ALL
+    SELECT tenant_id, job_id, name FROM job_steps INDEXED BY job_steps_waiting_events
+      WHERE tenant_id = ?1 AND event_name = ?2 AND event_key = ?3 AND status = 'waiting' AND kind = 'event'
+  ) LIMIT ?5`;
+
+const INSERT_EVENT = `INSERT INTO events (tenant_id, id, name, key, data, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)`;
+
+/**
+ * One page of wakes, first half (?4 now): the jobs of the page's waits that are parked go back to the queue, watched by
+ * the outbox index so the tick re-sends a message whose send fails. It runs before WAKE_STEPS, which flips the same
+ * page: the same MATCH over job_steps nothing changed in between picks the same rows (one transaction, one plan).
+ * A wait whose job is not parked (a re-run after its timeout, in flight) still gets the data: that re-run reads it.
+ */
+const WAKE_JOBS = `UPDATE jobs SET status = 'queued', run_at = ?4, outbox = 1, waiting_for = NULL, updated_at = ?4
+  WHERE tenant_id = ?1 AND status = 'waiting' AND id IN (SELECT job_id FROM (${MATCH}))
+  RETURNING tenant_id AS tenantId, id, run_at AS runAt`;
+
+/** Second half (?4 now, ?6 the data JSON): the page's waits succeed with the event's data as their result. */
+const WAKE_STEPS = `UPDATE job_steps SET status = 'succeeded', result = ?6, finished_at = ?4
+  WHERE (tenant_id, job_id, name) IN (${MATCH})`;
+
+/** Whether any wait is still open for this event (asked only after a call reached its cap). */
+const MORE = `SELECT EXISTS (${MATCH}) AS more`;
+
+/** `data` is the event's JSON text, null when it carried none (its waits then get the result null). */
+export type EventRecord = {
+  tenant: string;
+  id: string;
+  name: string;
+  key: string | null;
+  data: string | null;
+  now: number;
+};
+
+export const insertEventStatement = (d1: D1Database, event: EventRecord) =>
+  prepared(d1, INSERT_EVENT).bind(event.tenant, event.id, event.name, event.key, event.data, event.now);
+
+/** The two statements of one page of up to `pageSize` waits; run them in this order, in one batch. */
+export function wakePageStatements(
+  d1: D1Database,
+  event: EventRecord,
+  pageSize: number,
+): [D1PreparedStatement, D1PreparedStatement] {
+  return [
+    prepared(d1, WAKE_JOBS).bind(event.tenant, event.name, event.key, event.now, pageSize),
+    prepared(d1, WAKE_STEPS).bind(event.tenant, event.name, event.key, event.now, pageSize, event.data ?? "null"),
+  ];
+}
+
+export const moreWaitingStatement = (d1: D1Database, event: EventRecord) =>
+  prepared(d1, MORE).bind(event.tenant, event.name, event.key, null, 1);
+
+export type WokenJob = { tenantId: string; id: string; runAt: number };
+
+/**
+ * ?1 tenant, ?2 name, ?3 key the wait named (null: any key), ?4 since (now - EVENT_LOOKBACK_MS). The first event
+ * received since then that this wait would have matched, or no row. Served by events_recent (tenant, name, received_at).
+ */
+const LOOKUP_RECENT = `SELECT id, data, received_at AS receivedAt FROM events
+  WHERE tenant_id = ?1 AND name = ?2 AND received_at >= ?4 AND (?3 IS NULL OR key = ?3)
+  ORDER BY received_at, id LIMIT 1`;
+
+export type RecentEventRow = { id: string; data: string | null; receivedAt: number };
+
+/**
+ * For the engine at park time (bind it in the park's batch, after the waiting step's insert): the event a new wait
+ * gets at once. `data` is the event's JSON text (null when the event carried none: the step's result is then null).
+ */
+export const lookupRecentEventStatement = (
+  d1: D1Database,
+  tenant: string,
+  name: string,
+  key: string | null,
+  since: number,
+) => prepared(d1, LOOKUP_RECENT).bind(tenant, name, key, since);
+
+/**
+ * ?1 cutoff, ?2 page. The table only holds a few minutes of events, so the scan for old ones reads little; a backlog
+ * beyond one page goes on the next tick.
+ */
+const PRUNE = `DELETE FROM events WHERE (tenant_id, id) IN (SELECT tenant_id, id FROM events WHERE received_at < ?1 LIMIT ?2)`;
+
+export const pruneEventsStatement = (d1: D1Database, before: number, page: number) =>
+  prepared(d1, PRUNE).bind(before, page);
