@@ -35,13 +35,16 @@ export function callbackDelaySeconds(attempt: number, retryAfterSeconds: number 
   return Math.max(jittered, Math.min(MAX_DELAY_SECONDS, retryAfterSeconds ?? 0));
 }
 
+/** A delivery's state whatever it reports: a job's outcome or a batch's (src/webhooks/batch-callbacks.ts). */
+type AnyDeliveryState = Omit<CallbackState, "event"> & { event: string };
+
 /** The state after one more attempt, and when to try again (null: delivery is over, one way or the other). */
-export function afterAttempt(
-  state: CallbackState,
+export function afterAttempt<S extends AnyDeliveryState>(
+  state: S,
   result: DeliveryResult,
   now: number,
   random: () => number,
-): { state: CallbackState; retryInSeconds: number | null } {
+): { state: S; retryInSeconds: number | null } {
   const attempts = state.attempts + 1;
   const at = new Date(now).toISOString();
   if (result.ok) {

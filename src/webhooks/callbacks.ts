@@ -9,23 +9,18 @@ import { saveCallbackStateStatement } from "../db/callback-state";
 import { openDb } from "../db/client";
 import { loadJobs, rowToJob, type Statement } from "../db/jobs";
 import type { JobRow } from "../db/schema";
-import {
-  afterAttempt,
-  CALLBACK_TIMEOUT_SECONDS,
-  type CallbackEvent,
-  type CallbackState,
-  type DeliveryResult,
-} from "./callback-state";
-import { parseRetryAfter } from "./response-policy";
+import { deliverBatchCallbacks, isBatchCallbackMessage } from "./batch-callbacks";
+import { afterAttempt, type CallbackEvent, type CallbackState } from "./callback-state";
 import { callbackSigningSecretsByTenant } from "./secret-store";
-import { webhookHeaders } from "./signing";
-import { checkTarget } from "./target-guard";
+import { postSigned } from "./signed-post";
 
 /** Shares the jobs queue with job messages; `kind` tells them apart. Carries ids only, like a job message. */
 export type CallbackMessage = { kind: "callback"; tenant: string; id: string };
 
+/** Also true for a batch callback's message, so the consumer hands both kinds to deliverCallbacks. */
 export function isCallbackMessage(body: unknown): body is CallbackMessage {
   if (typeof body !== "object" || body === null) return false;
+  if (isBatchCallbackMessage(body)) return true;
   const b = body as Record<string, unknown>;
   return b.kind === "callback" && typeof b.tenant === "string" && typeof b.id === "string";
 }
@@ -62,11 +57,18 @@ type Delivery = { message: Message<unknown>; row: JobRow & { callbackUrl: string
 
 /** The consumer's branch for callback messages: deliver each pending callback once, record it, then ack or retry. Never throws. */
 export async function deliverCallbacks(
-  messages: readonly Message<unknown>[],
+  received: readonly Message<unknown>[],
   env: Env,
   deps: DeliveryDeps = defaultDeps,
 ): Promise<void> {
+  let messages = received;
   if (messages.length === 0) return;
+  const batches = messages.filter((message) => isBatchCallbackMessage(message.body));
+  if (batches.length > 0) {
+    await deliverBatchCallbacks(batches, env, deps);
+    messages = messages.filter((message) => !isBatchCallbackMessage(message.body));
+    if (messages.length === 0) return;
+  }
   try {
     await deliver(messages, env, deps);
   } catch (err) {
@@ -174,38 +176,6 @@ export function callbackBody(row: JobRow, event: CallbackEvent): string {
   return JSON.stringify({ type: event, timestamp: job.finishedAt ?? job.updatedAt, data: job });
 }
 
-async function attemptDelivery(
-  { row, state }: Delivery,
-  secrets: string[],
-  allowPrivate: boolean,
-  now: number,
-): Promise<DeliveryResult> {
-  const target = checkTarget(row.callbackUrl, { allowPrivate });
-  if (!target.ok) {
-    return { ok: false, status: null, error: `target refused: ${target.reason}`, final: true, retryAfterSeconds: null };
-  }
-  const body = callbackBody(row, state.event);
-  const headers = {
-    "content-type": "application/json",
-    "user-agent": "edge-jobs-webhooks/1",
-    ...(await webhookHeaders(secrets, state.webhookId, Math.floor(now / 1000), body)),
-  };
-  const timeout = AbortSignal.timeout(CALLBACK_TIMEOUT_SECONDS * 1000);
-  try {
-    const response = await fetch(target.url, { method: "POST", headers, body, redirect: "manual", signal: timeout });
-    await response.body?.cancel();
-    if (response.status >= 200 && response.status < 300) return { ok: true, status: response.status };
-    return {
-      ok: false,
-      status: response.status,
-      error: `receiver answered ${response.status}`,
-      final: false,
-      retryAfterSeconds: parseRetryAfter(response.headers.get("retry-after"), now),
-    };
-  } catch (err) {
-    const error = timeout.aborted
-      ? `no answer within ${CALLBACK_TIMEOUT_SECONDS}s`
-      : `request failed: ${describeError(err).message}`;
-    return { ok: false, status: null, error, final: false, retryAfterSeconds: null };
-  }
+function attemptDelivery({ row, state }: Delivery, secrets: string[], allowPrivate: boolean, now: number) {
+  return postSigned(row.callbackUrl, callbackBody(row, state.event), secrets, state.webhookId, allowPrivate, now);
 }

@@ -1,0 +1,219 @@
+// Batches' SQL: create, add (only while open), close, read, cancel a page, and the recount that finishes a batch once.
+import type { Batch, BatchCallbackState, BatchFinisher, BatchStatus } from "../contract/batches";
+import { prepared } from "./consumer-statements";
+import type { BatchRow } from "./schema";
+
+const FINISHED = `('succeeded', 'dead', 'cancelled')`;
+/** The statuses a batch cancel stops: the jobs that have not started (a `waiting` workflow job has). */
+const UNSTARTED = `('scheduled', 'queued', 'retrying')`;
+
+const SELECT_BATCH = `SELECT tenant_id AS tenantId, id, status, description, callback_url AS callbackUrl,
+  on_success AS onSuccess, on_complete AS onComplete, open, total, succeeded, dead, cancelled,
+  callback_state AS callbackState, created_at AS createdAt, updated_at AS updatedAt, finished_at AS finishedAt
+  FROM batches`;
+
+const INSERT = `INSERT INTO batches (tenant_id, id, status, description, callback_url, on_success, on_complete, open,
+  total, created_at, updated_at) VALUES (?1, ?2, 'running', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)`;
+
+export const insertBatchStatement = (d1: D1Database, row: BatchRow) =>
+  prepared(d1, INSERT).bind(
+    row.tenantId,
+    row.id,
+    row.description,
+    row.callbackUrl,
+    row.onSuccess,
+    row.onComplete,
+    row.open,
+    row.total,
+    row.createdAt,
+  );
+
+/**
+ * Fails the whole D1 batch (one transaction) unless the batch is open: when it is not, this inserts a row with a
+ * NULL status, which the NOT NULL constraint refuses. So an add to a closed (or missing) batch writes nothing at all,
+ * even when a close commits between the request's read and its write.
+ */
+const ADD_GUARD = `INSERT INTO batches (tenant_id, id, status, open, created_at, updated_at)
+  SELECT ?1, ?2, NULL, 0, 0, 0 WHERE NOT EXISTS (SELECT 1 FROM batches WHERE tenant_id = ?1 AND id = ?2 AND open = 1)`;
+/** The message of the constraint failure ADD_GUARD raises (D1 passes SQLite's through). */
+export const ADD_GUARD_FAILURE = "NOT NULL constraint failed: batches.status";
+
+const ADD_TOTAL = `UPDATE batches SET total = total + ?3, updated_at = ?4 WHERE tenant_id = ?1 AND id = ?2 AND open = 1`;
+
+export const addJobsStatements = (d1: D1Database, tenant: string, id: string, count: number, now: number) => [
+  prepared(d1, ADD_GUARD).bind(tenant, id),
+  prepared(d1, ADD_TOTAL).bind(tenant, id, count, now),
+];
+
+const CLOSE = `UPDATE batches SET open = 0, updated_at = ?3 WHERE tenant_id = ?1 AND id = ?2 AND open = 1`;
+
+export const closeBatchStatement = (d1: D1Database, tenant: string, id: string, now: number) =>
+  prepared(d1, CLOSE).bind(tenant, id, now);
+
+const GET = `${SELECT_BATCH} WHERE tenant_id = ?1 AND id = ?2`;
+
+export async function getBatchRow(d1: D1Database, tenant: string, id: string): Promise<BatchRow | null> {
+  return prepared(d1, GET).bind(tenant, id).first<BatchRow>();
+}
+
+/** Newest first, by the primary key (no status) or the batches_status index (tenant, status, id). Reads limit + 1. */
+const LIST = `${SELECT_BATCH} WHERE tenant_id = ?1 AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR id < ?3)
+  ORDER BY id DESC LIMIT ?4`;
+
+export async function listBatchRows(
+  d1: D1Database,
+  tenant: string,
+  filter: { status?: string; cursor?: string; limit: number },
+): Promise<BatchRow[]> {
+  const { results } = await prepared(d1, LIST)
+    .bind(tenant, filter.status ?? null, filter.cursor ?? null, filter.limit + 1)
+    .all<BatchRow>();
+  return results;
+}
+
+/** One page of a batch cancel: up to ?4 of its unstarted jobs, found through the jobs_batch index. */
+const CANCEL_PAGE = `UPDATE jobs SET status = 'cancelled', finished_at = ?3, updated_at = ?3, outbox = 0
+  WHERE tenant_id = ?1 AND batch_id = ?2 AND status IN ${UNSTARTED} AND id IN (
+    SELECT id FROM jobs WHERE tenant_id = ?1 AND batch_id = ?2 AND status IN ${UNSTARTED} LIMIT ?4)`;
+
+export const cancelPageStatement = (d1: D1Database, tenant: string, id: string, now: number, limit: number) =>
+  prepared(d1, CANCEL_PAGE).bind(tenant, id, now, limit);
+
+/**
+ * The recount, as one statement per batch (?1 tenant, the batch id expression, ?3 now). The counts come from the job
+ * rows themselves, inside the transaction that changed them, so they are exact whatever happened before: an outcome
+ * that did not land is not counted, one that landed twice (impossible, but) could not count twice, a requeue by hand
+ * simply stops counting. It writes the batch row only when a count changed or the batch finishes now: at most one row
+ * per batch per transaction. A batch finishes when it is closed and none of its jobs is unfinished; `status =
+ * 'running'` in the WHERE makes that transition happen in exactly one transaction (D1 runs them one at a time).
+ * Finishing also sets the callback's pending state (its webhook id derived from the batch id, so it never changes).
+ */
+const recountSql = (
+  batchId: string,
+) => `UPDATE batches SET succeeded = c.s, dead = c.d, cancelled = c.x, updated_at = ?3,
+  status = CASE WHEN batches.open = 0 AND c.p = 0
+    THEN CASE WHEN c.s = batches.total THEN 'succeeded' ELSE 'completed' END ELSE 'running' END,
+  finished_at = CASE WHEN batches.open = 0 AND c.p = 0 THEN ?3 ELSE NULL END,
+  callback_state = CASE WHEN batches.open = 0 AND c.p = 0 AND batches.callback_url IS NOT NULL THEN json_object(
+    'status', 'pending', 'event', CASE WHEN c.s = batches.total THEN 'batch.succeeded' ELSE 'batch.completed' END,
+    'webhookId', 'msg_' || substr(batches.id, 5), 'attempts', 0, 'lastStatus', NULL, 'lastError', NULL,
+    'lastAttemptAt', NULL, 'nextAttemptAt', NULL, 'deliveredAt', NULL) ELSE batches.callback_state END
+  FROM (SELECT count(CASE WHEN status = 'succeeded' THEN 1 END) AS s, count(CASE WHEN status = 'dead' THEN 1 END) AS d,
+    count(CASE WHEN status = 'cancelled' THEN 1 END) AS x, count(CASE WHEN status NOT IN ${FINISHED} THEN 1 END) AS p
+    FROM jobs WHERE tenant_id = ?1 AND batch_id = ${batchId}) AS c
+  WHERE batches.tenant_id = ?1 AND batches.id = ${batchId} AND batches.status = 'running'
+    AND (batches.succeeded != c.s OR batches.dead != c.d OR batches.cancelled != c.x OR (batches.open = 0 AND c.p = 0))
+  RETURNING batches.tenant_id AS tenant, batches.id AS id, batches.status AS status, batches.callback_url AS callbackUrl`;
+
+/**
+ * The job a batch's finish enqueues, inserted in the finishing transaction (`finished_at = ?3`: only by the statement
+ * that finished it) under an id derived from the batch id, so it exists exactly once even if that transaction is
+ * retried. It is watched by the outbox index (outbox = 1), so the tick's rescue sends it if the consumer dies before
+ * its message goes out. Its options were resolved from its job type when the batch was created.
+ */
+const finisherSql = (column: "on_complete" | "on_success", batchId: string, statuses: string) => `INSERT INTO jobs
+  (tenant_id, id, type, status, payload, attempts, max_attempts, options, run_at, created_at, updated_at, metadata, outbox)
+  SELECT b.tenant_id, 'job_' || substr(b.id, 5, 25) || '${column === "on_complete" ? "C" : "S"}',
+    json_extract(b.${column}, '$.type'), 'queued',
+    json_set(coalesce(json_extract(b.${column}, '$.payload'), '{}'), '$.batch', json_object('id', b.id, 'total', b.total,
+      'succeeded', b.succeeded, 'dead', b.dead, 'cancelled', b.cancelled)),
+    0, json_extract(b.${column}, '$.maxAttempts'), json_extract(b.${column}, '$.options'), ?3, ?3, ?3, '{}', 1
+  FROM batches b WHERE b.tenant_id = ?1 AND b.id = ${batchId} AND b.status IN ${statuses} AND b.finished_at = ?3
+    AND b.${column} IS NOT NULL
+  ON CONFLICT DO NOTHING
+  RETURNING tenant_id AS tenantId, id, run_at AS runAt`;
+
+/** The ids finisherSql gives a batch's onComplete and onSuccess jobs (same derivation, for answers and tests). */
+export const finisherJobId = (batchId: string, kind: "onComplete" | "onSuccess") =>
+  `job_${batchId.slice(4, 29)}${kind === "onComplete" ? "C" : "S"}`;
+
+const progressSqls = (batchId: string) => [
+  recountSql(batchId),
+  finisherSql("on_complete", batchId, `('succeeded', 'completed')`),
+  finisherSql("on_success", batchId, `('succeeded')`),
+];
+
+const BY_BATCH = progressSqls("?2");
+/** The job's own batch, found inside SQL: a path that finishes one job need not know whether it is batched. */
+const BY_JOB = progressSqls("(SELECT batch_id FROM jobs WHERE tenant_id = ?1 AND id = ?2)");
+
+/** Recount + finish + the two finisher inserts of one batch, in this order, for the transaction that changed its jobs. */
+export const progressStatements = (d1: D1Database, tenant: string, batchId: string, now: number) =>
+  BY_BATCH.map((sql) => prepared(d1, sql).bind(tenant, batchId, now));
+
+/** The same for the batch of job `jobId` (nothing at all when it has none). */
+export const progressForJobStatements = (d1: D1Database, tenant: string, jobId: string, now: number) =>
+  BY_JOB.map((sql) => prepared(d1, sql).bind(tenant, jobId, now));
+
+/** What the recount answers for a batch it wrote. */
+export type RecountRow = { tenant: string; id: string; status: string; callbackUrl: string | null };
+/** What a finisher insert answers when it created its job. */
+export type FinisherRow = { tenantId: string; id: string; runAt: number };
+
+const LOAD = `${SELECT_BATCH} WHERE tenant_id = ?1 AND id IN (SELECT value FROM json_each(?2))`;
+
+/** Batch rows by key, one statement per tenant, in one round trip. */
+export async function loadBatchRows(d1: D1Database, keys: readonly { tenant: string; id: string }[]) {
+  const byTenant = new Map<string, string[]>();
+  for (const { tenant, id } of keys) byTenant.set(tenant, [...(byTenant.get(tenant) ?? []), id]);
+  if (byTenant.size === 0) return [];
+  const statement = prepared(d1, LOAD);
+  const results = await d1.batch<BatchRow>([...byTenant].map(([t, ids]) => statement.bind(t, JSON.stringify(ids))));
+  return results.flatMap((r) => r.results);
+}
+
+/** ?4 state: lands only on the delivery it belongs to (the same webhook id). */
+const SAVE_CALLBACK = `UPDATE batches SET callback_state = ?4 WHERE tenant_id = ?1 AND id = ?2
+  AND json_extract(callback_state, '$.webhookId') = ?3`;
+
+export const saveBatchCallbackStatement = (
+  d1: D1Database,
+  tenant: string,
+  id: string,
+  webhookId: string,
+  state: string,
+) => prepared(d1, SAVE_CALLBACK).bind(tenant, id, webhookId, state);
+
+/**
+ * Finished batches whose callback is still pending and due (not attempted since `before`): the tick's rescue for a
+ * callback message that was lost. Finished batches only, a page at a time.
+ */
+const PENDING_CALLBACKS = `SELECT tenant_id AS tenant, id FROM batches
+  WHERE status IN ('succeeded', 'completed') AND json_extract(callback_state, '$.status') = 'pending'
+    AND updated_at < ?1 AND coalesce(json_extract(callback_state, '$.nextAttemptAt'), '') < ?2
+  LIMIT ?3`;
+
+export async function pendingBatchCallbacks(d1: D1Database, before: number, limit: number) {
+  const { results } = await prepared(d1, PENDING_CALLBACKS)
+    .bind(before, new Date(before).toISOString(), limit)
+    .all<{ tenant: string; id: string }>();
+  return results;
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+const parse = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
+
+/** The Batch answer of a row. `pending` is what the counts leave of the total. */
+export function rowToBatch(row: BatchRow): Batch {
+  const finisher = (text: string | null) => {
+    const stored = parse<BatchFinisher>(text);
+    return stored ? { type: stored.type, ...(stored.payload ? { payload: stored.payload } : {}) } : null;
+  };
+  return {
+    id: row.id,
+    status: row.status as BatchStatus,
+    description: row.description,
+    total: row.total,
+    pending: Math.max(0, row.total - row.succeeded - row.dead - row.cancelled),
+    succeeded: row.succeeded,
+    dead: row.dead,
+    cancelled: row.cancelled,
+    open: row.open === 1,
+    createdAt: iso(row.createdAt) as string,
+    finishedAt: iso(row.finishedAt),
+    callbackUrl: row.callbackUrl,
+    onSuccess: finisher(row.onSuccess),
+    onComplete: finisher(row.onComplete),
+    callback: parse<BatchCallbackState>(row.callbackState),
+  };
+}

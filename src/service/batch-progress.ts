@@ -1,0 +1,92 @@
+// Batch progress for the paths that finish jobs: one recount per touched batch rides in their transaction, then the sends.
+
+import type { JobMessage } from "../contract/job";
+import { describeError } from "../core/errors";
+import type { Logger } from "../core/logger";
+import {
+  type FinisherRow,
+  progressForJobStatements,
+  progressStatements,
+  type RecountRow,
+} from "../db/batch-statements";
+import { batchCallbackMessage } from "../webhooks/batch-callbacks";
+
+export type BatchKey = { tenant: string; batchId: string };
+
+/** The distinct batches of these rows, in first-seen order; rows outside any batch are skipped. Pure. */
+export function touchedBatches(rows: readonly { tenantId: string; batchId: string | null }[]): BatchKey[] {
+  const seen = new Map<string, BatchKey>();
+  for (const { tenantId, batchId } of rows) {
+    if (batchId === null || batchId === undefined) continue;
+    const key = `${tenantId}/${batchId}`;
+    if (!seen.has(key)) seen.set(key, { tenant: tenantId, batchId });
+  }
+  return [...seen.values()];
+}
+
+export type BatchProgress = {
+  /** Goes in the same d1.batch as the writes that finished the jobs, after them. */
+  statements: D1PreparedStatement[];
+  /** After that batch committed, with these statements' results in order: sends the finishers and callbacks. Never throws. */
+  afterCommit(results: readonly (D1Result | undefined)[], queue: Queue, log: Logger): Promise<void>;
+};
+
+const NOTHING: BatchProgress = { statements: [], afterCommit: async () => {} };
+
+/**
+ * Three statements per batch these rows belong to (recount + finish, the onComplete insert, the onSuccess insert): a
+ * consumer wave of 100 jobs of one batch adds three statements and writes at most one batch row, not one per job.
+ */
+export function batchProgress(
+  d1: D1Database,
+  rows: readonly { tenantId: string; batchId: string | null }[],
+  now: number,
+): BatchProgress {
+  const batches = touchedBatches(rows);
+  if (batches.length === 0) return NOTHING;
+  return progressOf(batches.flatMap(({ tenant, batchId }) => progressStatements(d1, tenant, batchId, now)));
+}
+
+/** The same for one job whose batch (if any) is found inside SQL, e.g. a cancel by hand. */
+export const batchProgressForJob = (d1: D1Database, tenant: string, jobId: string, now: number): BatchProgress =>
+  progressOf(progressForJobStatements(d1, tenant, jobId, now));
+
+function progressOf(statements: D1PreparedStatement[]): BatchProgress {
+  return { statements, afterCommit };
+}
+
+/** What the committed statements say to send: the finisher jobs just created and the callbacks of batches just finished. Pure. */
+export function sendsOf(results: readonly (D1Result | undefined)[]) {
+  const finishers: FinisherRow[] = [];
+  const callbacks: { tenant: string; id: string }[] = [];
+  for (let i = 0; i < results.length; i++) {
+    const rows = (results[i]?.results ?? []) as unknown[];
+    if (i % 3 === 0) {
+      for (const row of rows as RecountRow[]) {
+        if (row.status !== "running" && row.callbackUrl) callbacks.push({ tenant: row.tenant, id: row.id });
+      }
+    } else finishers.push(...(rows as FinisherRow[]));
+  }
+  return { finishers, callbacks };
+}
+
+async function afterCommit(results: readonly (D1Result | undefined)[], queue: Queue, log: Logger) {
+  const { finishers, callbacks } = sendsOf(results);
+  const messages = [
+    // A finisher is due now (run_at = now), so its message needs no delay.
+    ...finishers.map((row) => ({ body: { tenant: row.tenantId, id: row.id } satisfies JobMessage })),
+    ...callbacks.map((batch) => ({ body: batchCallbackMessage(batch.tenant, batch.id) })),
+  ];
+  if (messages.length === 0) return;
+  for (const row of finishers) log.info("batch finisher enqueued", { jobId: row.id, tenant: row.tenantId });
+  try {
+    await (queue as Queue<JobMessage | ReturnType<typeof batchCallbackMessage>>).sendBatch(messages);
+  } catch (err) {
+    // The rows are committed and watched: the tick's rescue sends the finisher jobs and the pending callbacks.
+    log.warn("batch finish messages not sent; the tick's rescue sends them", {
+      jobIds: finishers.map((row) => row.id),
+      batchIds: callbacks.map((batch) => batch.id),
+      error: describeError(err).message,
+    });
+  }
+}

@@ -1,0 +1,183 @@
+// Batches (fan-in): create, add jobs while open, close, read, list and cancel, for HTTP, RPC and the dashboard alike.
+
+import type { Batch, BatchFinisher, CreateBatchInput, ListBatchesFilter } from "../contract/batches";
+import { ApiError, notFound } from "../contract/errors";
+import type { Job } from "../contract/job";
+import type { EnqueueInput } from "../contract/schemas";
+import { PayloadValidationError } from "../core/enqueue-errors";
+import { describeError } from "../core/errors";
+import { newId } from "../core/ids";
+import {
+  ADD_GUARD_FAILURE,
+  addJobsStatements,
+  cancelPageStatement,
+  closeBatchStatement,
+  getBatchRow,
+  insertBatchStatement,
+  listBatchRows,
+  rowToBatch,
+} from "../db/batch-statements";
+import type { Db } from "../db/client";
+import { insertJobStatements, storedJobRow } from "../db/job-insert";
+import { rowToJob } from "../db/jobs";
+import type { BatchRow, JobRow } from "../db/schema";
+import { recordTenant } from "../db/tenants";
+import { batchProgress } from "./batch-progress";
+import { buildJobRow, type EnqueueContext, sendMessages } from "./enqueue";
+import { refusedTargets } from "./enqueue-guard";
+
+export type BatchWithJobs = Batch & { jobs: Job[] };
+
+/** Jobs cancelled per statement (and per transaction) by a batch cancel, so a huge batch never makes one long write. */
+export const CANCEL_PAGE_SIZE = 500;
+
+const d1Of = (db: Db): D1Database => (db as Db & { $client: D1Database }).$client;
+
+/** The rows of a create or add: built (and validated) like POST /v1/jobs/batch, each marked with the batch. */
+function batchedRows(inputs: EnqueueInput[], ctx: EnqueueContext, batchId: string): JobRow[] {
+  return inputs.map((input, i) => storedJobRow({ ...buildJobRow(input, ctx, `jobs.${i}`), batchId }));
+}
+
+/**
+ * What a finisher job becomes when its batch finishes, resolved now from its job type (so an unknown type or a
+ * payload its schema refuses is a 422/400 at create time, not a dead job later). The payload is checked with the
+ * `batch` field it will get, so a strict schema that does not expect it fails here.
+ */
+function finisherTemplate(finisher: BatchFinisher | undefined, ctx: EnqueueContext, path: string): string | null {
+  if (!finisher) return null;
+  const payload = finisher.payload ?? {};
+  const sample = { ...payload, batch: { id: "bat_0", total: 0, succeeded: 0, dead: 0, cancelled: 0 } };
+  const row = buildJobRow({ type: finisher.type, payload: sample }, ctx, path);
+  return JSON.stringify({
+    type: finisher.type,
+    payload,
+    maxAttempts: row.maxAttempts,
+    options: JSON.parse(row.options),
+  });
+}
+
+export async function createBatch(ctx: EnqueueContext, input: CreateBatchInput): Promise<BatchWithJobs> {
+  const issues = input.callbackUrl
+    ? refusedTargets({ type: "", payload: null, callbackUrl: input.callbackUrl }, ctx.allowPrivateTargets)
+    : [];
+  if (issues.length > 0) throw new PayloadValidationError("a target URL was refused", issues);
+  const id = newId("bat", ctx.now);
+  const batch: BatchRow = {
+    tenantId: ctx.tenant,
+    id,
+    status: "running",
+    description: input.description ?? null,
+    callbackUrl: input.callbackUrl ?? null,
+    onSuccess: finisherTemplate(input.onSuccess, ctx, "onSuccess"),
+    onComplete: finisherTemplate(input.onComplete, ctx, "onComplete"),
+    open: input.open ? 1 : 0,
+    total: input.jobs.length,
+    succeeded: 0,
+    dead: 0,
+    cancelled: 0,
+    callbackState: null,
+    createdAt: ctx.now,
+    updatedAt: ctx.now,
+    finishedAt: null,
+  };
+  const rows = batchedRows(input.jobs, ctx, id);
+  await recordTenant(ctx.db, ctx.tenant, ctx.now);
+  // The batch and its jobs in one transaction, before any message goes out.
+  const d1 = d1Of(ctx.db);
+  await d1.batch([insertBatchStatement(d1, batch), ...insertJobStatements(ctx.db, rows)]);
+  await sendJobs(ctx, rows);
+  ctx.log.info("batch created", { batchId: id, total: rows.length, open: batch.open === 1 });
+  return { ...rowToBatch(batch), jobs: rows.map(rowToJob) };
+}
+
+async function sendJobs(ctx: EnqueueContext, rows: JobRow[]) {
+  await sendMessages(
+    ctx.queue,
+    rows.filter((row) => row.status === "queued"),
+    ctx.now,
+    ctx.log,
+  );
+}
+
+/** 404 when the batch is not this tenant's. */
+async function existing(ctx: Pick<EnqueueContext, "db" | "tenant">, id: string): Promise<BatchRow> {
+  const row = await getBatchRow(d1Of(ctx.db), ctx.tenant, id);
+  if (!row) throw notFound("batch");
+  return row;
+}
+
+/** Adds jobs to an open batch: all or nothing, and nothing at all once the batch is closed (409). */
+export async function addBatchJobs(ctx: EnqueueContext, id: string, inputs: EnqueueInput[]): Promise<BatchWithJobs> {
+  const before = await existing(ctx, id);
+  if (before.open !== 1) throw new ApiError("conflict", "the batch is closed: no more jobs can be added");
+  const rows = batchedRows(inputs, ctx, id);
+  await recordTenant(ctx.db, ctx.tenant, ctx.now);
+  const d1 = d1Of(ctx.db);
+  try {
+    await d1.batch([
+      ...addJobsStatements(d1, ctx.tenant, id, rows.length, ctx.now),
+      ...insertJobStatements(ctx.db, rows),
+    ]);
+  } catch (err) {
+    // Closed between the read above and this write: the guard made the whole transaction fail, so nothing was written.
+    if (describeError(err).message.includes(ADD_GUARD_FAILURE)) {
+      throw new ApiError("conflict", "the batch is closed: no more jobs can be added");
+    }
+    throw err;
+  }
+  await sendJobs(ctx, rows);
+  const after = await existing(ctx, id);
+  return { ...rowToBatch(after), jobs: rows.map(rowToJob) };
+}
+
+/**
+ * Closes the batch (idempotent) and, in the same transaction, recounts it: a batch whose jobs are all finished
+ * finishes right here, enqueuing its finishers once.
+ */
+export async function closeBatch(ctx: EnqueueContext, id: string): Promise<Batch> {
+  await existing(ctx, id);
+  const d1 = d1Of(ctx.db);
+  const progress = batchProgress(d1, [{ tenantId: ctx.tenant, batchId: id }], ctx.now);
+  const results = await d1.batch([closeBatchStatement(d1, ctx.tenant, id, ctx.now), ...progress.statements]);
+  await progress.afterCommit(results.slice(1), ctx.queue, ctx.log);
+  return rowToBatch(await existing(ctx, id));
+}
+
+/**
+ * Closes the batch and cancels every job of it that has not started (scheduled, queued, retrying), a page per
+ * transaction, each page recounted with it; running jobs finish as they will, then the batch finishes.
+ */
+export async function cancelBatch(ctx: EnqueueContext, id: string): Promise<Batch> {
+  await existing(ctx, id);
+  const d1 = d1Of(ctx.db);
+  let first = true;
+  for (;;) {
+    const progress = batchProgress(d1, [{ tenantId: ctx.tenant, batchId: id }], ctx.now);
+    const writes = [cancelPageStatement(d1, ctx.tenant, id, ctx.now, CANCEL_PAGE_SIZE), ...progress.statements];
+    if (first) writes.unshift(closeBatchStatement(d1, ctx.tenant, id, ctx.now));
+    const results = await d1.batch(writes);
+    const cancelled = results[first ? 1 : 0]?.meta?.changes ?? 0;
+    await progress.afterCommit(results.slice(first ? 2 : 1), ctx.queue, ctx.log);
+    first = false;
+    if (cancelled < CANCEL_PAGE_SIZE) break;
+  }
+  ctx.log.info("batch cancelled", { batchId: id });
+  return rowToBatch(await existing(ctx, id));
+}
+
+export async function getBatch(db: Db, tenant: string, id: string): Promise<Batch | undefined> {
+  const row = await getBatchRow(d1Of(db), tenant, id);
+  return row ? rowToBatch(row) : undefined;
+}
+
+export async function listBatches(
+  db: Db,
+  tenant: string,
+  filter: ListBatchesFilter,
+): Promise<{ data: Batch[]; nextCursor: string | null }> {
+  const rows = await listBatchRows(d1Of(db), tenant, filter);
+  return {
+    data: rows.slice(0, filter.limit).map(rowToBatch),
+    nextCursor: rows.length > filter.limit ? (rows[filter.limit - 1]?.id ?? null) : null,
+  };
+}
