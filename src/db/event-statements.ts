@@ -87,6 +87,43 @@ export const lookupRecentEventStatement = (
 ) => prepared(d1, LOOKUP_RECENT).bind(tenant, name, key, since);
 
 /**
+ * ?1 tenant, ?2 job id, ?3 step name, ?4 event name, ?5 key the wait named (null: any key), ?6 since, ?7 now. The same
+ * lookup as a write: a waiting event step that an event received since `since` matches succeeds at once with that
+ * event's data (the first one of the window; 'null' when it carried none). RETURNING says whether it did.
+ */
+const COMPLETE_FROM_RECENT = `UPDATE job_steps SET status = 'succeeded', result = coalesce(e.data, 'null'), finished_at = ?7
+  FROM (SELECT data FROM events
+    WHERE tenant_id = ?1 AND name = ?4 AND received_at >= ?6 AND (?5 IS NULL OR key = ?5)
+    ORDER BY received_at, id LIMIT 1) AS e
+  WHERE job_steps.tenant_id = ?1 AND job_steps.job_id = ?2 AND job_steps.name = ?3 AND job_steps.status = 'waiting'
+  RETURNING job_steps.result AS result`;
+
+export type WaitRef = {
+  tenant: string;
+  jobId: string;
+  step: string;
+  event: string;
+  key: string | null;
+  since: number;
+  now: number;
+};
+
+/**
+ * For the engine's park batch, right after the waiting event step's insert (one transaction, so an event committed
+ * before it is found here and one committed after it finds the step): completes the step from a recent event.
+ */
+export const completeFromRecentEventStatement = (d1: D1Database, wait: WaitRef) =>
+  prepared(d1, COMPLETE_FROM_RECENT).bind(
+    wait.tenant,
+    wait.jobId,
+    wait.step,
+    wait.event,
+    wait.key,
+    wait.since,
+    wait.now,
+  );
+
+/**
  * ?1 cutoff, ?2 page. The table only holds a few minutes of events, so the scan for old ones reads little; a backlog
  * beyond one page goes on the next tick.
  */

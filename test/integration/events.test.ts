@@ -7,7 +7,11 @@ import type { JobMessage } from "../../src/contract/job";
 import { newId } from "../../src/core/ids";
 import { createLogger } from "../../src/core/logger";
 import { EVENT_LOOKBACK_MS, MAX_STEP_RESULT_BYTES } from "../../src/core/steps";
-import { lookupRecentEventStatement, type RecentEventRow } from "../../src/db/event-statements";
+import {
+  completeFromRecentEventStatement,
+  lookupRecentEventStatement,
+  type RecentEventRow,
+} from "../../src/db/event-statements";
 import { guardD1, guardQueue, invocationBudget, LIMITS } from "../../src/limits";
 import { meterD1 } from "../../src/metering/d1";
 import { EVENT_PRUNE_MARGIN_MS, pruneEvents } from "../../src/scheduler/prune";
@@ -327,6 +331,43 @@ describe("the lookback: an event is kept for waits that start just after it", ()
     const first = await sendEvent({ name: "tick", data: 1 }, deps(tenant, { now: t }));
     await sendEvent({ name: "tick", data: 2 }, deps(tenant, { now: t + 10 }));
     expect(await lookup(tenant, "tick", null, t - EVENT_LOOKBACK_MS)).toMatchObject({ id: first.id, data: "1" });
+  });
+});
+
+describe("the park-time completion for the engine", () => {
+  it("completes a wait that parks after a matching event within the window, once, and leaves the others", async () => {
+    const { tenant } = await newTenant("ev-park");
+    const t = Date.now();
+    await sendEvent({ name: "shipped", key: "o-7", data: { carrier: "ups" } }, deps(tenant, { now: t }));
+    const [late, otherKey, tooLate, keyless] = await park(
+      tenant,
+      [
+        { event: "shipped", key: "o-7" },
+        { event: "shipped", key: "o-8" },
+        { event: "shipped", key: "o-7" },
+        { event: "shipped" },
+      ],
+      t + 1_000,
+    );
+    const complete = (jobId: string | undefined, key: string | null, at: number) =>
+      completeFromRecentEventStatement(env.DB, {
+        tenant,
+        jobId: jobId as string,
+        step: "wait",
+        event: "shipped",
+        key,
+        since: at - EVENT_LOOKBACK_MS,
+        now: at,
+      }).all<{ result: string }>();
+    expect((await complete(late, "o-7", t + 59_000)).results).toEqual([{ result: '{"carrier":"ups"}' }]);
+    expect((await complete(late, "o-7", t + 59_000)).results).toEqual([]);
+    expect((await complete(otherKey, "o-8", t + 2_000)).results).toEqual([]);
+    expect((await complete(tooLate, "o-7", t + 61_000)).results).toEqual([]);
+    expect((await complete(keyless, null, t + 2_000)).results).toEqual([{ result: '{"carrier":"ups"}' }]);
+    const rows = await steps(tenant);
+    expect(rows.get(late as string)).toMatchObject({ status: "succeeded", finishedAt: t + 59_000 });
+    expect(rows.get(otherKey as string)?.status).toBe("waiting");
+    expect(rows.get(tooLate as string)?.status).toBe("waiting");
   });
 });
 
