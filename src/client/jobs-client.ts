@@ -16,6 +16,8 @@ import type {
   Metrics,
   Schedule,
   SchedulePage,
+  SendEventRequest,
+  SentEvent,
   UpdateScheduleRequest,
   WebhookSecret,
 } from "./types";
@@ -115,6 +117,12 @@ export function createJobsClient(options: JobsClientOptions) {
       /** Enqueues the schedule's job now, outside its cron. */
       run: (id: string): Promise<Job> => unwrap(http.POST("/v1/schedules/{id}/run", byId(id))),
     },
+
+    /**
+     * Sends an event: completes every waitForEvent wait of the tenant for its name (and key), now or within 60 s
+     * after, and wakes their jobs. `more: true` says the call stopped at its cap; send it again for the rest.
+     */
+    sendEvent: (event: SendEventRequest): Promise<SentEvent> => unwrap(http.POST("/v1/events", { body: event })),
 
     flow: (key: string): Promise<FlowStatus> => unwrap(http.GET("/v1/flows/{key}", { params: { path: { key } } })),
     metrics: (): Promise<Metrics> => unwrap(http.GET("/v1/metrics")),

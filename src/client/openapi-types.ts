@@ -14,6 +14,8 @@ export interface paths {
         query?: {
           status?: components["schemas"]["JobStatus"];
           type?: string;
+          /** @description only the jobs of this batch */
+          batchId?: string;
           limit?: number;
           cursor?: string;
         };
@@ -262,7 +264,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Get a job with its attempt log */
+    /** Get a job with its attempt log and its workflow steps */
     get: {
       parameters: {
         query?: never;
@@ -536,6 +538,8 @@ export interface paths {
       parameters: {
         query?: {
           type?: string;
+          /** @description only the jobs of this batch */
+          batchId?: string;
           limit?: number;
           cursor?: string;
         };
@@ -1557,6 +1561,748 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/v1/events": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Send an event: completes every matching waitForEvent wait of the tenant, now or within 60 s after */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["SendEventRequest"];
+        };
+      };
+      responses: {
+        /** @description Accepted: the event is stored and the waits it matched are completed */
+        202: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["SentEvent"];
+          };
+        };
+        /** @description invalid_request: the body, query or path failed validation */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description unauthorized: missing or unknown API key */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description forbidden: the key may not use this route */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description payload_too_large */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description unsupported_media_type: a JSON body sent without Content-Type: application/json */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/job-types": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Every registered job type, its payload's JSON Schema and whether it is paused for you */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description The job types, by name */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["JobTypeList"];
+          };
+        };
+        /** @description unauthorized: missing or unknown API key */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description forbidden: the key may not use this route */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/job-types/{type}/pause": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Pause a job type for your tenant: enqueues are still accepted, its jobs wait queued until resumed */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          type: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Paused (also when it already was) */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["JobType"];
+          };
+        };
+        /** @description invalid_request: the body, query or path failed validation */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description unauthorized: missing or unknown API key */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description forbidden: the key may not use this route */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description not_found */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/job-types/{type}/resume": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Resume a paused job type: the jobs it held are sent to the queue again */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          type: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Resumed (also when it was not paused) */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["JobType"];
+          };
+        };
+        /** @description invalid_request: the body, query or path failed validation */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description unauthorized: missing or unknown API key */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description forbidden: the key may not use this route */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description not_found */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/batches": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** List batches, newest first (its jobs: GET /v1/jobs?batchId=) */
+    get: {
+      parameters: {
+        query?: {
+          /** @description running; succeeded (every job succeeded); completed (all finished, some did not succeed) */
+          status?: components["schemas"]["BatchStatus"];
+          limit?: number;
+          cursor?: string;
+        };
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description A page of batches */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["BatchPage"];
+          };
+        };
+        /** @description invalid_request: the body, query or path failed validation */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description unauthorized: missing or unknown API key */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description forbidden: the key may not use this route */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    put?: never;
+    /** Create a batch of 1…100 jobs (all or nothing), with what to do when they have all finished */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["CreateBatchRequest"];
+        };
+      };
+      responses: {
+        /** @description Accepted: the batch and its jobs are committed and queued */
+        202: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["BatchWithJobs"];
+          };
+        };
+        /** @description invalid_request: the body, query or path failed validation */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description unauthorized: missing or unknown API key */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description forbidden: the key may not use this route */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description payload_too_large */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description unsupported_media_type: a JSON body sent without Content-Type: application/json */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description unknown_job_type */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/batches/{id}/jobs": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Add 1…100 jobs to an open batch */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["AddBatchJobsRequest"];
+        };
+      };
+      responses: {
+        /** @description Accepted: the batch with the jobs this request added */
+        202: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["BatchWithJobs"];
+          };
+        };
+        /** @description invalid_request: the body, query or path failed validation */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description unauthorized: missing or unknown API key */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description forbidden: the key may not use this route */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description not_found */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description conflict or idempotency_conflict */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description payload_too_large */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description unsupported_media_type: a JSON body sent without Content-Type: application/json */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description unknown_job_type */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/batches/{id}/close": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Close a batch: no more jobs; it finishes when its last job does */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description The batch */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Batch"];
+          };
+        };
+        /** @description unauthorized: missing or unknown API key */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description forbidden: the key may not use this route */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description not_found */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/batches/{id}/cancel": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Close a batch and cancel every job of it that has not started */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description The batch */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Batch"];
+          };
+        };
+        /** @description unauthorized: missing or unknown API key */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description forbidden: the key may not use this route */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description not_found */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/batches/{id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Get a batch with its counts */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description The batch */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Batch"];
+          };
+        };
+        /** @description unauthorized: missing or unknown API key */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description forbidden: the key may not use this route */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description not_found */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1588,6 +2334,13 @@ export interface components {
         [key: string]: string;
       };
       callback: components["schemas"]["CallbackState"];
+      /** @description the lane the job runs in */
+      queue: string;
+      /** @description the batch (POST /v1/batches) the job belongs to */
+      batchId: string | null;
+      /** @description the workflow job that started this one (ctx.step.invoke) */
+      parentId: string | null;
+      waitingFor: components["schemas"]["WaitingFor"];
     };
     /** @enum {string} */
     JobStatus: "scheduled" | "queued" | "running" | "retrying" | "waiting" | "succeeded" | "dead" | "cancelled";
@@ -1612,6 +2365,26 @@ export interface components {
       nextAttemptAt: string | null;
       deliveredAt: string | null;
     } | null;
+    /** @description what a `waiting` job is parked on; else null */
+    WaitingFor:
+      | {
+          /** @enum {string} */
+          kind: "sleep";
+          until: string;
+        }
+      | {
+          /** @enum {string} */
+          kind: "event";
+          event: string;
+          key?: string;
+          until: string;
+        }
+      | {
+          /** @enum {string} */
+          kind: "invoke";
+          jobIds: string[];
+        }
+      | null;
     Error: {
       error: {
         /** @enum {string} */
@@ -1653,6 +2426,7 @@ export interface components {
       metadata?: {
         [key: string]: string;
       };
+      debounce?: components["schemas"]["Debounce"];
     };
     Backoff: {
       /** @enum {string} */
@@ -1660,6 +2434,13 @@ export interface components {
       delaySeconds: number;
       maxDelaySeconds?: number;
       jitter?: boolean;
+    };
+    /** @description while a job with this key has not started, an enqueue replaces it (200, header Debounced: true) and moves its start to `seconds` from now */
+    Debounce: {
+      key: string;
+      seconds: number;
+      /** @description the start never moves past this long after the window's first enqueue; at least `seconds` */
+      maxWaitSeconds?: number;
     };
     BatchEnqueueRequest: {
       jobs: components["schemas"]["EnqueueRequest"][];
@@ -1681,6 +2462,32 @@ export interface components {
           name: string;
         } | null;
       }[];
+      /** @description the workflow's steps, oldest first ([] for a plain job) */
+      steps: components["schemas"]["Step"][];
+    };
+    Step: {
+      name: string;
+      /** @enum {string} */
+      kind: "run" | "sleep" | "event" | "invoke";
+      /**
+       * @description timed_out: an event wait that got no event in time
+       * @enum {string}
+       */
+      status: "waiting" | "succeeded" | "failed" | "timed_out";
+      result?: unknown;
+      error: {
+        message: string;
+        name: string;
+        /**
+         * @description invoke steps: the child's end
+         * @enum {string}
+         */
+        childStatus?: "dead" | "cancelled";
+      } | null;
+      startedAt: string;
+      finishedAt: string | null;
+      /** @description invoke steps: the child job's id */
+      childId?: string;
     };
     DeadRetryRequest: {
       type?: string;
@@ -1718,6 +2525,8 @@ export interface components {
       oldestAgeSeconds: number;
       running: number;
       retrying: number;
+      /** @description workflow jobs parked on a sleep, an event or child jobs */
+      waiting: number;
       dead: number;
       /** @description jobs waiting for their runAt */
       scheduled: number;
@@ -1748,6 +2557,8 @@ export interface components {
           oldestAgeSeconds: number;
           running: number;
           retrying: number;
+          /** @description workflow jobs parked on a sleep, an event or child jobs */
+          waiting: number;
           dead: number;
           /** @description jobs waiting for their runAt */
           scheduled: number;
@@ -1879,6 +2690,116 @@ export interface components {
       httpJobSecret: string;
       /** @description the http job secret before the last rotation, while it still signs (24 h) */
       previousHttpJobSecret: string | null;
+    };
+    SentEvent: {
+      /** @example evt_01JDQ8Z3X9V5K2M4N6P8R0S2T4 */
+      id: string;
+      /** @description how many open waitForEvent waits this event completed */
+      matched: number;
+      /** @description true when this call stopped at its cap (2000 waits) with more waits still matching: they stay open; send the event again to complete them */
+      more: boolean;
+    };
+    SendEventRequest: {
+      /** @example payment.captured */
+      name: string;
+      /**
+       * @description wakes the waits that named this key and the waits that named no key; without it, only the waits that named no key
+       * @example order-1234
+       */
+      key?: string;
+      /**
+       * @description any JSON, handed to every wait this event completes (null when left out)
+       * @example {
+       *       "amount": 4200
+       *     }
+       */
+      data?: unknown;
+    };
+    JobTypeList: {
+      data: components["schemas"]["JobType"][];
+    };
+    JobType: {
+      type: string;
+      /** @description the lane the type's jobs run in */
+      queue: string;
+      /** @description the type's own, else the default (5) */
+      maxAttempts: number;
+      /** @description per attempt: the type's own, else the default */
+      timeoutSeconds: number;
+      /** @description for the caller's tenant: its jobs are still accepted and wait, queued, until the type is resumed */
+      paused: boolean;
+      /** @description JSON Schema of the payload (from the zod schema that validates it); null when it cannot be expressed */
+      inputSchema: {
+        [key: string]: unknown;
+      } | null;
+    };
+    BatchWithJobs: components["schemas"]["Batch"] & {
+      /** @description the jobs this request created */
+      jobs: components["schemas"]["Job"][];
+    };
+    /**
+     * @description running; succeeded (every job succeeded); completed (all finished, some did not succeed)
+     * @enum {string}
+     */
+    BatchStatus: "running" | "succeeded" | "completed";
+    BatchFinisher: {
+      type: string;
+      /** @description an object; the finished batch's counts are added under `batch` */
+      payload?: {
+        [key: string]: unknown;
+      };
+    } | null;
+    /** @description the batch callback's delivery state */
+    BatchCallbackState: {
+      /** @enum {string} */
+      status: "pending" | "delivered" | "failed";
+      /** @enum {string} */
+      event: "batch.succeeded" | "batch.completed";
+      webhookId: string;
+      attempts: number;
+      lastStatus: number | null;
+      lastError: string | null;
+      lastAttemptAt: string | null;
+      nextAttemptAt: string | null;
+      deliveredAt: string | null;
+    } | null;
+    Batch: {
+      id: string;
+      status: components["schemas"]["BatchStatus"];
+      description: string | null;
+      total: number;
+      /** @description jobs not finished yet */
+      pending: number;
+      succeeded: number;
+      dead: number;
+      cancelled: number;
+      open: boolean;
+      createdAt: string;
+      finishedAt: string | null;
+      callbackUrl: string | null;
+      onSuccess: components["schemas"]["BatchFinisher"];
+      onComplete: components["schemas"]["BatchFinisher"];
+      callback: components["schemas"]["BatchCallbackState"];
+    };
+    CreateBatchRequest: {
+      jobs: components["schemas"]["EnqueueRequest"][];
+      description?: string;
+      /**
+       * Format: uri
+       * @description gets a signed batch.succeeded or batch.completed event when the batch finishes
+       */
+      callbackUrl?: string;
+      onSuccess?: components["schemas"]["BatchFinisher"] & unknown;
+      onComplete?: components["schemas"]["BatchFinisher"] & unknown;
+      /** @description true: more jobs may be added until POST /v1/batches/{id}/close; default false */
+      open?: boolean;
+    };
+    AddBatchJobsRequest: {
+      jobs: components["schemas"]["EnqueueRequest"][];
+    };
+    BatchPage: {
+      data: components["schemas"]["Batch"][];
+      nextCursor: string | null;
     };
   };
   responses: never;

@@ -7,6 +7,10 @@ export type Job = Schemas["Job"];
 export type JobDetail = Schemas["JobDetail"];
 export type JobStatus = Schemas["JobStatus"];
 export type JobPage = Schemas["JobPage"];
+/** A workflow step of a job (GET /v1/jobs/:id `steps`). */
+export type Step = Schemas["Step"];
+/** What a `waiting` job is parked on: a sleep, an event, child jobs (null when it is not waiting). */
+export type WaitingFor = NonNullable<Schemas["WaitingFor"]>;
 export type EnqueueRequest = Schemas["EnqueueRequest"];
 export type ApiErrorBody = Schemas["Error"];
 export type ErrorCode = ApiErrorBody["error"]["code"];
@@ -19,6 +23,10 @@ export type CreateScheduleRequest = Schemas["CreateScheduleRequest"];
 export type UpdateScheduleRequest = Schemas["UpdateScheduleRequest"];
 export type WebhookSecret = Schemas["WebhookSecret"];
 export type DeadRetryRequest = Schemas["DeadRetryRequest"];
+/** POST /v1/events: `{name, key?, data?}`; it completes the tenant's matching waitForEvent waits. */
+export type SendEventRequest = Schemas["SendEventRequest"];
+/** `{id, matched, more}`: how many waits the event completed, and whether the call stopped at its cap. */
+export type SentEvent = Schemas["SentEvent"];
 
 export type ListJobsQuery = Omit<NonNullable<paths["/v1/jobs"]["get"]["parameters"]["query"]>, "cursor">;
 export type ListDeadQuery = Omit<NonNullable<paths["/v1/dead"]["get"]["parameters"]["query"]>, "cursor">;

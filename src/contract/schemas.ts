@@ -56,6 +56,22 @@ const MetadataSchema = z
     description: `correlation fields shown in every log line of the job; these names are reserved: ${SYSTEM_LOG_FIELDS.join(", ")}`,
   });
 
+/** Debounce (issue #16): one pending job per (tenant, key); later enqueues replace it and push its start. */
+export const DebounceSchema = z
+  .object({
+    key: z.string().min(1).max(200),
+    seconds: z.number().int().min(1).max(86_400),
+    maxWaitSeconds: z.number().int().min(1).max(604_800).optional().openapi({
+      description: "the start never moves past this long after the window's first enqueue; at least `seconds`",
+    }),
+  })
+  .strict()
+  .refine((d) => d.maxWaitSeconds === undefined || d.maxWaitSeconds >= d.seconds, {
+    message: "must be at least seconds",
+    path: ["maxWaitSeconds"],
+  })
+  .openapi("Debounce");
+
 export const EnqueueSchema = z
   .object({
     type: z.string().min(1).max(100),
@@ -73,11 +89,23 @@ export const EnqueueSchema = z
       .max(2048)
       .optional(),
     metadata: MetadataSchema.optional(),
+    debounce: DebounceSchema.optional().openapi({
+      description:
+        "while a job with this key has not started, an enqueue replaces it (200, header Debounced: true) and moves its start to `seconds` from now",
+    }),
   })
   .strict()
   .refine((v) => v.delaySeconds === undefined || v.runAt === undefined, {
     message: "give delaySeconds or runAt, not both",
     path: ["runAt"],
+  })
+  .refine((v) => v.debounce === undefined || (v.delaySeconds === undefined && v.runAt === undefined), {
+    message: "debounce sets the start: give no delaySeconds or runAt with it",
+    path: ["debounce"],
+  })
+  .refine((v) => v.debounce === undefined || v.idempotencyKey === undefined, {
+    message: "debounce and idempotencyKey cannot be combined (a debounced enqueue replaces the job's payload)",
+    path: ["debounce"],
   })
   .openapi("EnqueueRequest");
 
@@ -105,6 +133,18 @@ const CallbackStateSchema = z
 
 const JobErrorSchema = z.object({ message: z.string(), name: z.string(), attempt: z.number(), at: z.string() });
 
+/** The lane every job runs in until queues (lanes) land; the lanes feature replaces this constant. */
+export const DEFAULT_QUEUE = "default";
+
+/** What a `waiting` job is parked on (core/steps.ts WaitingFor): a sleep, an event (with its timeout), child jobs. */
+export const WaitingForSchema = z
+  .discriminatedUnion("kind", [
+    z.object({ kind: z.literal("sleep"), until: z.string() }),
+    z.object({ kind: z.literal("event"), event: z.string(), key: z.string().optional(), until: z.string() }),
+    z.object({ kind: z.literal("invoke"), jobIds: z.array(z.string()) }),
+  ])
+  .openapi("WaitingFor");
+
 export const JobSchema = z
   .object({
     id: z.string(),
@@ -126,6 +166,13 @@ export const JobSchema = z
     callbackUrl: z.string().nullable(),
     metadata: z.record(z.string(), z.string()),
     callback: CallbackStateSchema.nullable(),
+    queue: z.string().openapi({ description: "the lane the job runs in" }),
+    batchId: z.string().nullable().openapi({ description: "the batch (POST /v1/batches) the job belongs to" }),
+    parentId: z
+      .string()
+      .nullable()
+      .openapi({ description: "the workflow job that started this one (ctx.step.invoke)" }),
+    waitingFor: WaitingForSchema.nullable().openapi({ description: "what a `waiting` job is parked on; else null" }),
   })
   .openapi("Job");
 
@@ -138,7 +185,32 @@ export const AttemptSchema = z.object({
   error: z.object({ message: z.string(), name: z.string() }).nullable(),
 });
 
-export const JobDetailSchema = JobSchema.extend({ attemptLog: z.array(AttemptSchema) }).openapi("JobDetail");
+/** One step of a workflow job (a row of job_steps); times are ISO, `result` and `error` parsed JSON. */
+export const StepSchema = z
+  .object({
+    name: z.string(),
+    kind: z.enum(["run", "sleep", "event", "invoke"]),
+    status: z.enum(["waiting", "succeeded", "failed", "timed_out"]).openapi({
+      description: "timed_out: an event wait that got no event in time",
+    }),
+    result: z.unknown(),
+    error: z
+      .object({
+        message: z.string(),
+        name: z.string(),
+        childStatus: z.enum(["dead", "cancelled"]).optional().openapi({ description: "invoke steps: the child's end" }),
+      })
+      .nullable(),
+    startedAt: z.string(),
+    finishedAt: z.string().nullable(),
+    childId: z.string().optional().openapi({ description: "invoke steps: the child job's id" }),
+  })
+  .openapi("Step");
+
+export const JobDetailSchema = JobSchema.extend({
+  attemptLog: z.array(AttemptSchema),
+  steps: z.array(StepSchema).openapi({ description: "the workflow's steps, oldest first ([] for a plain job)" }),
+}).openapi("JobDetail");
 
 export const JobPageSchema = z
   .object({ data: z.array(JobSchema), nextCursor: z.string().nullable() })
@@ -153,6 +225,11 @@ const CursorSchema = z
 export const ListJobsQuery = z.object({
   status: JobStatusSchema.optional(),
   type: z.string().min(1).max(100).optional(),
+  batchId: z
+    .string()
+    .regex(/^bat_[0-9A-Z]{26}$/, "not a batch id")
+    .optional()
+    .openapi({ description: "only the jobs of this batch" }),
   limit: LimitSchema,
   cursor: CursorSchema,
 });

@@ -9,7 +9,9 @@ import {
   type JobOptions,
   type JobStatus,
 } from "../contract/job";
+import { DEFAULT_QUEUE } from "../contract/schemas";
 import { CANCELLABLE, RETRYABLE_BY_HAND } from "../core/state";
+import type { WaitingFor } from "../core/steps";
 import type { Db } from "./client";
 import { type JobRow, jobs } from "./schema";
 
@@ -41,6 +43,10 @@ export function rowToJob(row: JobRow): Job {
     callbackUrl: row.callbackUrl,
     callback: parse<Job["callback"]>(row.callbackState, null),
     metadata: parse(row.metadata, {}),
+    queue: DEFAULT_QUEUE,
+    batchId: row.batchId,
+    parentId: row.parentId,
+    waitingFor: parse<WaitingFor | null>(row.waitingFor, null),
   };
 }
 
@@ -54,7 +60,7 @@ export async function getJob(db: Db, tenant: string, id: string): Promise<JobRow
   return db.select().from(jobs).where(byKey(tenant, id)).get();
 }
 
-export type ListFilter = { status?: JobStatus; type?: string; limit: number; cursor?: string };
+export type ListFilter = { status?: JobStatus; type?: string; batchId?: string; limit: number; cursor?: string };
 
 /** Newest first; the cursor is the last id of the previous page. Reads limit + 1 to know if more follow. */
 export async function listJobs(db: Db, tenant: string, filter: ListFilter): Promise<JobRow[]> {
@@ -66,6 +72,8 @@ export async function listJobs(db: Db, tenant: string, filter: ListFilter): Prom
         eq(jobs.tenantId, tenant),
         filter.status ? eq(jobs.status, filter.status) : undefined,
         filter.type ? eq(jobs.type, filter.type) : undefined,
+        // Served by jobs_batch (tenant, batch, id), newest first.
+        filter.batchId ? eq(jobs.batchId, filter.batchId) : undefined,
         filter.cursor ? lt(jobs.id, filter.cursor) : undefined,
       ),
     )
@@ -146,10 +154,20 @@ export const requeueDeadStatement = (db: Db, tenant: string, type: string | unde
     )
     .returning({ tenantId: jobs.tenantId, id: jobs.id, runAt: jobs.runAt });
 
+/**
+ * Deletes a finished job, unless its batch is still running: a batch recounts its jobs from their rows, so a
+ * deleted one would leave it unfinished forever.
+ */
 export async function deleteFinishedJob(db: Db, tenant: string, id: string): Promise<boolean> {
   const deleted = await db
     .delete(jobs)
-    .where(and(byKey(tenant, id), inArray(jobs.status, [...FINISHED_STATUSES])))
+    .where(
+      and(
+        byKey(tenant, id),
+        inArray(jobs.status, [...FINISHED_STATUSES]),
+        sql`(${jobs.batchId} IS NULL OR NOT EXISTS (SELECT 1 FROM batches b WHERE b.tenant_id = ${jobs.tenantId} AND b.id = ${jobs.batchId} AND b.status = 'running'))`,
+      ),
+    )
     .returning({ id: jobs.id });
   return deleted.length > 0;
 }

@@ -37,7 +37,7 @@ type CountRow = { type: string; state: JobState; count: number; oldest_at: numbe
 
 /**
  * Every state count in one round trip, each from an index or a bounded range, never a scan of
- * the tenant's jobs: dead, retrying and scheduled through their tenant-first partial indexes (INDEXED BY makes
+ * the tenant's jobs: dead, retrying, scheduled and waiting through their tenant-first partial indexes (INDEXED BY makes
  * a plan without the index an error instead of a silent scan); queued and running from the last
  * `windowMs` of ids (the primary key is (tenant, time-sortable id)) plus the outbox-watched older ones.
  */
@@ -49,7 +49,7 @@ export async function readStateCounts(
   const { now, cap } = options;
   const floor = idFloor("job", now - options.windowMs);
   // The status is a literal, not a parameter: SQLite only uses a partial index when the query's terms match its WHERE.
-  const byIndex = (index: string, state: "dead" | "retrying" | "scheduled") =>
+  const byIndex = (index: string, state: "dead" | "retrying" | "scheduled" | "waiting") =>
     d1
       .prepare(
         `SELECT type, '${state}' AS state, count(*) AS count, NULL AS oldest_at FROM (
@@ -77,6 +77,7 @@ export async function readStateCounts(
     byIndex("jobs_dead", "dead"),
     byIndex("jobs_retrying", "retrying"),
     byIndex("jobs_scheduled_tenant", "scheduled"),
+    byIndex("jobs_waiting_tenant", "waiting"),
     recent,
     watched,
   ]);

@@ -63,6 +63,11 @@ const SPECS: Spec[] = [
   },
   { name: "running", help: "Jobs running now.", samples: (m) => one(m.running) },
   { name: "retrying", help: "Jobs waiting for their retry backoff.", samples: (m) => one(m.retrying) },
+  {
+    name: "waiting",
+    help: "Workflow jobs parked on a step: a sleep, an event or child jobs.",
+    samples: (m) => one(m.waiting),
+  },
   { name: "scheduled", help: "Jobs waiting for their runAt.", samples: (m) => one(m.scheduled) },
   { name: "dead", help: "Jobs in the dead-letter view.", samples: (m) => one(m.dead) },
   {

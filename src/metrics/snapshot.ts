@@ -4,9 +4,9 @@ import type { Counters } from "./tally";
 
 /**
  * Where a job stands, as the metrics see it: `ready` is queued and due (the depth), `delayed` is
- * queued but held by the queue's delay (reported with `scheduled`).
+ * queued but held by the queue's delay (reported with `scheduled`), `waiting` is parked by a workflow step.
  */
-export type JobState = "ready" | "delayed" | "running" | "retrying" | "scheduled" | "dead";
+export type JobState = "ready" | "delayed" | "running" | "retrying" | "waiting" | "scheduled" | "dead";
 
 /** How many jobs of one type are in one state; `oldestAt` (ms) is the earliest due time, for `ready`. */
 export type StateCount = { type: string; state: JobState; count: number; oldestAt: number | null };
@@ -23,6 +23,8 @@ export type TypeMetrics = {
   oldestAgeSeconds: number;
   running: number;
   retrying: number;
+  /** Workflow jobs parked on a sleep, an event or child jobs. */
+  waiting: number;
   dead: number;
   scheduled: number;
   throughputPerMinute: number;
@@ -79,6 +81,7 @@ function finish(acc: Accumulator, now: number, windowMinutes: number): TypeMetri
     oldestAgeSeconds: ageSeconds(now, oldestReady),
     running: sum("running"),
     retrying: sum("retrying"),
+    waiting: sum("waiting"),
     dead: sum("dead"),
     scheduled: sum("scheduled") + sum("delayed"),
     throughputPerMinute: round((succeeded + dead) / windowMinutes, 3),

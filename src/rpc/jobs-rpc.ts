@@ -1,8 +1,9 @@
 // JobsRpc: the job API for Workers in the same account, over a service binding instead of public HTTP.
 import { WorkerEntrypoint } from "cloudflare:workers";
 import type { z } from "zod";
-import type { EnqueueRequest, ListJobsQuery } from "../client/types";
+import type { EnqueueRequest, ListJobsQuery, SendEventRequest, SentEvent } from "../client/types";
 import { ApiError, notFound, zodIssues } from "../contract/errors";
+import { SendEventSchema } from "../contract/events";
 import type { JobMessage } from "../contract/job";
 import {
   BatchEnqueueSchema,
@@ -15,14 +16,16 @@ import { createRegistry, type JobDefinition, type JobRegistry } from "../core/de
 import { newId } from "../core/ids";
 import { type Logger, log } from "../core/logger";
 import { type Db, openDb } from "../db/client";
+import { readSteps } from "../db/job-steps";
 import { attemptLogOf, cancelJob, getJob, listJobs, rowToJob } from "../db/jobs";
 import type { JobRow } from "../db/schema";
 import { metered } from "../metering/invocation";
 import { type EnqueueContext, enqueue } from "../service/enqueue";
 import { enqueueContextOf } from "../service/enqueue-context";
+import { eventDepsOf, sendEvent } from "../service/events";
 import { jobPage, requeueByHand } from "../service/manage-jobs";
 import { refusalOf } from "./rpc-refusals";
-import type { Answer, Job, JobDetail, JobPage } from "./rpc-types";
+import type { Answer, Job, JobDetail, JobPage, Step } from "./rpc-types";
 
 /** Set on the caller's service binding (`[services.props]`): the tenant every call acts for. */
 export type JobsRpcProps = { tenant: string };
@@ -35,6 +38,7 @@ export interface JobsRpcCalls {
   list(query?: ListJobsQuery & { cursor?: string }): Promise<Answer<"page", JobPage>>;
   cancel(id: string): Promise<Answer<"job", Job>>;
   retry(id: string): Promise<Answer<"job", Job>>;
+  sendEvent(event: SendEventRequest): Promise<Answer<"event", SentEvent>>;
 }
 
 /** What createJobsRpc answers, named so that a declaration file can state it (an anonymous class's protected members cannot be). */
@@ -129,12 +133,15 @@ export function createJobsRpc(jobs: JobDefinition[]): JobsRpcClass {
       });
     }
 
-    /** Like GET /v1/jobs/:id, with the attempt log. */
+    /** Like GET /v1/jobs/:id, with the attempt log and the workflow's steps. */
     get(id: string): Promise<Answer<"job", JobDetail>> {
       return run("get", "job", this.ctx.props, this.env, async ({ tenant }, env) => {
-        const row = await getJob(openDb(env.DB), tenant, parse(JobIdParam, { id }).id);
+        const db = openDb(env.DB);
+        const jobId = parse(JobIdParam, { id }).id;
+        const [row, steps] = await Promise.all([getJob(db, tenant, jobId), readSteps(db, tenant, jobId)]);
         if (!row) throw notFound("job");
-        return { ...wireJob(row), attemptLog: attemptLogOf(row) };
+        // Step results are stored JSON text, parsed: the cast only names what they are.
+        return { ...wireJob(row), attemptLog: attemptLogOf(row), steps: steps as Step[] };
       });
     }
 
@@ -170,6 +177,13 @@ export function createJobsRpc(jobs: JobDefinition[]): JobsRpcClass {
         if (!row) return refuse(db, tenant, jobId, "retry");
         return wireJob(row);
       });
+    }
+
+    /** Like POST /v1/events: completes the tenant's matching waitForEvent waits (now or within 60 s) and wakes their jobs. */
+    sendEvent(event: SendEventRequest): Promise<Answer<"event", SentEvent>> {
+      return run("sendEvent", "event", this.ctx.props, this.env, async ({ tenant, log }, env) =>
+        sendEvent(parse(SendEventSchema, event), eventDepsOf(env, { tenant, log })),
+      );
     }
   };
 }

@@ -10,7 +10,9 @@ export interface JsonObject {
 export interface JsonArray extends Array<Json> {}
 
 export type Job = Omit<HttpJob, "payload" | "result"> & { payload: Json; result: Json };
-export type JobDetail = Job & Pick<HttpJobDetail, "attemptLog">;
+/** A workflow step; its result is the JSON the step stored. */
+export type Step = Omit<HttpJobDetail["steps"][number], "result"> & { result: Json };
+export type JobDetail = Job & Pick<HttpJobDetail, "attemptLog"> & { steps: Step[] };
 export type JobPage = { data: Job[]; nextCursor: string | null };
 
 /** Each call answers `{ok: true, <name>: value}` or `{ok: false, error}` with the contract's code and issues. */

@@ -164,14 +164,31 @@ describe("metrics", () => {
       strandedRow(tenant, "queued", now - 3 * 3600_000, { runAt: now - 60_000, outbox: 1 }),
       strandedRow(tenant, "running", now - 10_000, { attempts: 1, leaseUntil: now + 60_000 }),
       strandedRow(tenant, "retrying", now - 10_000, { attempts: 1, runAt: now + 60_000 }),
+      // Parked workflow jobs: one on a sleep, one (created hours ago, outside the recent window) on an event.
+      strandedRow(tenant, "waiting", now - 10_000, {
+        runAt: now + 60_000,
+        waitingFor: JSON.stringify({ kind: "sleep", until: new Date(now + 60_000).toISOString() }),
+      }),
+      strandedRow(tenant, "waiting", now - 3 * 3600_000, {
+        type: "test-sleep",
+        runAt: now - 1_000,
+        waitingFor: JSON.stringify({ kind: "event", event: "e", until: new Date(now - 1_000).toISOString() }),
+      }),
     ];
     for (const row of rows) await insertJob(db, row).run();
 
     const body = await metrics(key);
-    expect(body).toMatchObject({ depth: 3, running: 1, retrying: 1, scheduled: 0, dead: 0 });
+    // A parked job is neither depth nor running, even when its wake time is due (the tick releases it).
+    expect(body).toMatchObject({ depth: 3, running: 1, retrying: 1, waiting: 2, scheduled: 0, dead: 0 });
     expect(body.oldestAgeSeconds).toBeGreaterThanOrEqual(120);
     expect(body.oldestAgeSeconds).toBeLessThan(180);
-    expect(body.byType["test-echo"]).toMatchObject({ depth: 3, running: 1, retrying: 1 });
+    expect(body.byType["test-echo"]).toMatchObject({ depth: 3, running: 1, retrying: 1, waiting: 1 });
+    expect(body.byType["test-sleep"]).toMatchObject({ depth: 0, running: 0, waiting: 1 });
+
+    const text = await prometheus(key);
+    expect(sample(text, "edge_jobs_waiting", { tenant })).toBe(2);
+    expect(sample(text, "edge_jobs_type_waiting", { tenant, type: "test-sleep" })).toBe(1);
+    expect(sample(text, "edge_jobs_type_waiting", { tenant, type: "test-echo" })).toBe(1);
   });
 
   it("read a bounded number of rows for a small tenant beside a large one (tenant-first indexes)", async () => {
@@ -179,18 +196,21 @@ describe("metrics", () => {
     const large = `metrics-large-${now.toString(36)}`;
     const small = `metrics-small-${now.toString(36)}`;
     const old = now - 3 * 3600_000;
-    // 20,000 rows of another tenant in every indexed state: scheduled, watched (re-queued old ids), dead, retrying.
+    // 20,000 rows of another tenant in every indexed state: scheduled, watched (re-queued old ids), dead, retrying,
+    // waiting (parked workflows).
     const states: SeedJob[] = [
       { tenantId: large, status: "scheduled", createdAt: old, runAt: now + 86_400_000 },
       { tenantId: large, status: "queued", createdAt: old, runAt: now - 60_000, outbox: 1 },
       { tenantId: large, status: "dead", createdAt: old, finishedAt: old },
       { tenantId: large, status: "retrying", createdAt: old, runAt: now + 60_000, attempts: 1 },
+      { tenantId: large, status: "waiting", createdAt: old, runAt: now + 60_000 },
     ];
-    await seedJobs(Array.from({ length: 20_000 }, (_, i) => states[i % 4] as SeedJob));
+    await seedJobs(Array.from({ length: 20_000 }, (_, i) => states[i % 5] as SeedJob));
     await seedJobs([
       { tenantId: small, status: "scheduled", createdAt: old, runAt: now + 86_400_000 },
       { tenantId: small, status: "queued", createdAt: old, runAt: now - 60_000, outbox: 1 },
       { tenantId: small, status: "dead", createdAt: old, finishedAt: old },
+      { tenantId: small, status: "waiting", createdAt: old, runAt: now + 60_000 },
     ]);
     const read = async (tenant: string) => {
       const { d1, usage } = meterD1(env.DB);
@@ -202,11 +222,13 @@ describe("metrics", () => {
       ["dead", 1],
       ["ready", 1],
       ["scheduled", 1],
+      ["waiting", 1],
     ]);
     // Each count reads the small tenant's own index entries (and their rows), never the large tenant's.
     expect(smallRead.rowsRead).toBeLessThan(20);
     const largeRead = await read(large);
-    expect(largeRead.counts.find((c) => c.state === "scheduled")?.count).toBe(5_000);
+    expect(largeRead.counts.find((c) => c.state === "scheduled")?.count).toBe(4_000);
+    expect(largeRead.counts.find((c) => c.state === "waiting")?.count).toBe(4_000);
     expect(largeRead.rowsRead).toBeGreaterThan(20_000);
   }, 60_000);
 

@@ -109,13 +109,22 @@ describe("the snapshot", () => {
         { type: "b", state: "running", count: 5, oldestAt: null },
         { type: "b", state: "retrying", count: 6, oldestAt: null },
         { type: "b", state: "dead", count: 7, oldestAt: null },
+        { type: "a", state: "waiting", count: 8, oldestAt: null },
       ],
       minutes: [],
       queue: null,
     });
-    expect(s).toMatchObject({ depth: 5, oldestAgeSeconds: 61, scheduled: 5, running: 5, retrying: 6, dead: 7 });
-    expect(s.byType.a).toMatchObject({ depth: 3, oldestAgeSeconds: 61, scheduled: 5, running: 0 });
-    expect(s.byType.b).toMatchObject({ depth: 2, oldestAgeSeconds: 10, dead: 7 });
+    expect(s).toMatchObject({
+      depth: 5,
+      oldestAgeSeconds: 61,
+      scheduled: 5,
+      running: 5,
+      retrying: 6,
+      waiting: 8,
+      dead: 7,
+    });
+    expect(s.byType.a).toMatchObject({ depth: 3, oldestAgeSeconds: 61, scheduled: 5, running: 0, waiting: 8 });
+    expect(s.byType.b).toMatchObject({ depth: 2, oldestAgeSeconds: 10, dead: 7, waiting: 0 });
     expect(s.queue).toBeNull();
   });
 

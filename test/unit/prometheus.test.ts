@@ -213,6 +213,7 @@ describe("Prometheus rendering", () => {
         { type: "send-email", state: "ready", count: 4, oldestAt: now - 90_000 },
         { type: "send-email", state: "dead", count: 2, oldestAt: null },
         { type: 'we"ird\\type', state: "running", count: 1, oldestAt: null },
+        { type: "send-email", state: "waiting", count: 3, oldestAt: null },
       ],
       minutes: [
         row("send-email", minute, {
@@ -238,6 +239,9 @@ describe("Prometheus rendering", () => {
     expect(value("edge_jobs_oldest_age_seconds", { tenant: "acme" })).toBe(90);
     expect(value("edge_jobs_dead", { tenant: "acme" })).toBe(2);
     expect(value("edge_jobs_running", { tenant: "acme" })).toBe(1);
+    expect(value("edge_jobs_waiting", { tenant: "acme" })).toBe(3);
+    expect(value("edge_jobs_type_waiting", { tenant: "acme", type: "send-email" })).toBe(3);
+    expect(value("edge_jobs_type_waiting", { tenant: "acme", type: 'we"ird\\type' })).toBe(0);
     expect(value("edge_jobs_window_events", { tenant: "acme", event: "succeeded" })).toBe(10);
     expect(value("edge_jobs_retry_rate", { tenant: "acme" })).toBe(snapshot.retryRate);
     expect(value("edge_jobs_type_running", { tenant: "acme", type: 'we"ird\\type' })).toBe(1);

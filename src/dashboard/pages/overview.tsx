@@ -28,6 +28,7 @@ export function OverviewPage(props: {
         <Card label="Oldest waiting" value={duration(m.oldestAgeSeconds)} />
         <Card label="Running" value={m.running} href="/dashboard/jobs?status=running" />
         <Card label="Retrying" value={m.retrying} href="/dashboard/jobs?status=retrying" />
+        <Card label="Waiting (workflows)" value={m.waiting} href="/dashboard/jobs?status=waiting" />
         <Card label="Scheduled" value={m.scheduled} href="/dashboard/jobs?status=scheduled" />
         <Card label="Dead" value={m.dead} href="/dashboard/dead" />
         <Card label="Throughput" value={`${m.throughputPerMinute}/min`} />
@@ -56,6 +57,7 @@ export function OverviewPage(props: {
                   <th>Queued</th>
                   <th>Running</th>
                   <th>Retrying</th>
+                  <th>Waiting</th>
                   <th>Scheduled</th>
                   <th>Dead</th>
                   <th>Per min</th>
@@ -73,6 +75,7 @@ export function OverviewPage(props: {
                     <td>{t.depth}</td>
                     <td>{t.running}</td>
                     <td>{t.retrying}</td>
+                    <td>{t.waiting}</td>
                     <td>{t.scheduled}</td>
                     <td>
                       {t.dead > 0 ? <a href={`/dashboard/dead?type=${encodeURIComponent(type)}`}>{t.dead}</a> : 0}

@@ -19,6 +19,7 @@ const TypeMetricsSchema = z.object({
   oldestAgeSeconds: z.number().int().openapi({ description: "how long the oldest due queued job has waited" }),
   running: z.number().int(),
   retrying: z.number().int(),
+  waiting: z.number().int().openapi({ description: "workflow jobs parked on a sleep, an event or child jobs" }),
   dead: z.number().int(),
   scheduled: z.number().int().openapi({ description: "jobs waiting for their runAt" }),
   throughputPerMinute: z.number().openapi({ description: "jobs finished (succeeded or dead) per minute" }),
