@@ -29,6 +29,8 @@ td.wrap{white-space:normal;word-break:break-word;min-width:12rem}
 .status-dead{background:#fde2e1;color:var(--bad)}
 .status-retrying{background:#fff0d9;color:var(--warn)}
 .status-running{background:#e0e9ff;color:var(--accent)}
+.status-waiting{background:#efe6fb;color:#6b3fa0}
+.status-failed,.status-timed_out{background:#fff0d9;color:var(--warn)}
 button,.button{font:inherit;padding:.4rem .75rem;border-radius:6px;border:1px solid #c9ced6;background:#fff;cursor:pointer;color:var(--fg);text-decoration:none;display:inline-block;line-height:1.3}
 button.primary{background:var(--accent);border-color:var(--accent);color:#fff}
 button.danger{color:var(--bad);border-color:#f0b7b4}

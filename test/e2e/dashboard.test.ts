@@ -231,6 +231,74 @@ describe("dashboard in headless Chromium", () => {
     expect(after.body.data.filter((j) => !known.has(j.id))).toHaveLength(1);
   });
 
+  it("shows a workflow's step timeline while it waits for its event and once it has succeeded", async () => {
+    const enqueueOrder = async (orderId: string) => {
+      const res = await dev.call<Job>("POST", "/v1/jobs", {
+        token: key,
+        body: { type: "fulfill-order", payload: { orderId, followUpDelaySeconds: 1 } },
+      });
+      expect(res.status, JSON.stringify(res.body)).toBe(202);
+      return res.body;
+    };
+    const order = await enqueueOrder("o-dash");
+    const other = await enqueueOrder("o-dash-cancel");
+    await waitForJob<Job>(dev, key, order.id, ["waiting"]);
+    await waitForJob<Job>(dev, key, other.id, ["waiting"]);
+
+    // The overview counts the parked jobs; the list filters by waiting.
+    await page.goto(`${dev.url}/dashboard`);
+    const waitingCard = page.locator(".card", { hasText: "Waiting" }).locator(".value");
+    expect((await waitingCard.textContent())?.trim()).toBe("2");
+    await page.goto(`${dev.url}/dashboard/jobs`);
+    await page.selectOption('select[name="status"]', "waiting");
+    await page.click('form.filters button[type="submit"]');
+    expect(new URL(page.url()).searchParams.get("status")).toBe("waiting");
+    expect(await page.locator("tbody tr").count()).toBe(2);
+
+    // Parked: what it waits for, the finished step and the open wait.
+    await page.click(`a[href="/dashboard/jobs/${order.id}"]`);
+    expect(await page.textContent("h1 .status")).toBe("waiting");
+    const waitingFor = (await page.textContent('[data-testid="waiting-for"]')) ?? "";
+    expect(waitingFor).toContain("payment.captured");
+    expect(waitingFor).toContain("o-dash");
+    const steps = page.locator('[data-testid="steps"] tbody tr');
+    expect(await steps.locator("td:nth-child(2)").allTextContents()).toEqual(["reserve-stock", "payment"]);
+    expect(await page.locator('tr[data-step="reserve-stock"] .status').textContent()).toBe("succeeded");
+    expect(await page.locator('tr[data-step="payment"] .status').textContent()).toBe("waiting");
+    expect(await page.locator('tr[data-step="payment"] td:nth-child(3)').textContent()).toBe("event");
+    await page.screenshot({ path: join(ARTIFACTS, "dashboard-workflow-waiting.png"), fullPage: true });
+
+    // The event wakes it; after the one-second sleep it has all five steps.
+    const sent = await dev.call<{ matched: number }>("POST", "/v1/events", {
+      token: key,
+      body: { name: "payment.captured", key: "o-dash", data: { amountCents: 4200 } },
+    });
+    expect(sent.status, JSON.stringify(sent.body)).toBe(202);
+    await waitForJob<Job>(dev, key, order.id, ["succeeded"]);
+    await page.reload();
+    expect(await page.textContent("h1 .status")).toBe("succeeded");
+    expect(await page.locator('[data-testid="waiting-for"]').count()).toBe(0);
+    expect(await steps.locator("td:nth-child(2)").allTextContents()).toEqual([
+      "reserve-stock",
+      "payment",
+      "notify-warehouse",
+      "follow-up",
+      "send-follow-up",
+    ]);
+    expect(await steps.locator(".status").allTextContents()).toEqual(Array(5).fill("succeeded"));
+    expect(await page.locator('tr[data-step="follow-up"] td:nth-child(3)').textContent()).toBe("sleep");
+    expect(await page.locator('tr[data-step="payment"] td:nth-child(8)').textContent()).toContain('"amountCents":4200');
+    expect(await page.textContent('[data-testid="result"]')).toContain('"status": "fulfilled"');
+    await page.screenshot({ path: join(ARTIFACTS, "dashboard-workflow-succeeded.png"), fullPage: true });
+
+    // A parked workflow can be cancelled from its page.
+    await page.goto(`${dev.url}/dashboard/jobs/${other.id}`);
+    await page.click('button:has-text("Cancel")');
+    await page.waitForURL(`${dev.url}/dashboard/jobs/${other.id}`);
+    expect(await page.textContent(".flash")).toContain(`${other.id} cancelled`);
+    expect(await page.textContent("h1 .status")).toBe("cancelled");
+  });
+
   it("is usable at phone width", async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     for (const path of ["/dashboard", "/dashboard/jobs", "/dashboard/dead", "/dashboard/schedules"]) {

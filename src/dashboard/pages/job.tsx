@@ -5,8 +5,9 @@ import { canCancel, canDelete, canRetryByHand } from "../../core/state";
 import { millis, prettyJson, relative } from "../format";
 import { CsrfField, Page, StatusBadge } from "../layout";
 import type { Flash, Session } from "../session";
+import { StepTimeline, type StepView } from "./job-steps";
 
-export type JobDetail = Job & { attemptLog: AttemptLogEntry[] };
+export type JobDetail = Job & { attemptLog: AttemptLogEntry[]; steps: StepView[] };
 
 const Field = (props: { name: string; children?: unknown }) => (
   <>
@@ -56,6 +57,15 @@ export function JobPage(props: { session: Session; flash: Flash | null; job: Job
           <Field name="Idempotency key">{job.idempotencyKey}</Field>
           <Field name="Flow">{job.flow ? JSON.stringify(job.flow) : null}</Field>
           <Field name="Callback URL">{job.callbackUrl}</Field>
+          <Field name="Queue">{job.queue}</Field>
+          <Field name="Parent">
+            {job.parentId ? (
+              <a href={`/dashboard/jobs/${job.parentId}`}>
+                <code>{job.parentId}</code>
+              </a>
+            ) : null}
+          </Field>
+          <Field name="Batch">{job.batchId ? <code>{job.batchId}</code> : null}</Field>
           <Field name="Metadata">
             {Object.keys(job.metadata).length > 0 ? <code>{JSON.stringify(job.metadata)}</code> : null}
           </Field>
@@ -70,6 +80,7 @@ export function JobPage(props: { session: Session; flash: Flash | null; job: Job
           <p class="muted">{`attempt ${job.error.attempt}, ${relative(job.error.at, now)}`}</p>
         </section>
       ) : null}
+      <StepTimeline job={job} steps={job.steps} now={now} />
       <section class="panel">
         <h2>Payload</h2>
         <pre data-testid="payload">{prettyJson(job.payload)}</pre>
