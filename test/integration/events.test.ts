@@ -4,6 +4,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { MAX_EVENT_WAKES_PER_CALL } from "../../src/contract/events";
 import type { JobMessage } from "../../src/contract/job";
+import { PayloadTooLargeError, PayloadValidationError } from "../../src/core/enqueue-errors";
 import { newId } from "../../src/core/ids";
 import { createLogger } from "../../src/core/logger";
 import { EVENT_LOOKBACK_MS, MAX_STEP_RESULT_BYTES } from "../../src/core/steps";
@@ -191,6 +192,23 @@ describe("POST /v1/events: refusals write nothing", () => {
     const atLimit = await post(key, { name: "order.paid", data: "x".repeat(MAX_STEP_RESULT_BYTES - 2) });
     expect(atLimit.status).toBe(202);
     expect(atLimit.body).toMatchObject({ matched: 1, more: false });
+  });
+});
+
+describe("sendEvent (the use case RPC calls too): data JSON cannot carry is refused before any write", () => {
+  it("throws the contract's refusals for a BigInt, a function and oversized data, and writes nothing", async () => {
+    const { tenant } = await newTenant("ev-rpc-val");
+    await park(tenant, [{ event: "e" }]);
+    const before = await snapshot(tenant);
+    await expect(sendEvent({ name: "e", data: 10n }, deps(tenant))).rejects.toBeInstanceOf(PayloadValidationError);
+    await expect(sendEvent({ name: "e", data: () => 1 }, deps(tenant))).rejects.toBeInstanceOf(PayloadValidationError);
+    await expect(
+      sendEvent({ name: "e", data: "x".repeat(100) }, deps(tenant, { dataLimitBytes: 50 })),
+    ).rejects.toBeInstanceOf(PayloadTooLargeError);
+    expect(await snapshot(tenant)).toEqual(before);
+    // The HTTP limit follows the deployment's payload limit when it is the smaller one.
+    expect(eventDepsOf({ ...env, PAYLOAD_LIMIT_BYTES: "1000" }, { tenant, log: silent }).dataLimitBytes).toBe(1000);
+    expect(eventDepsOf(env, { tenant, log: silent }).dataLimitBytes).toBe(MAX_STEP_RESULT_BYTES);
   });
 });
 
