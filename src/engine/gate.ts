@@ -1,8 +1,11 @@
-// The gate stage (flow control): one KeyGate call per (tenant, flow key) per batch decides which jobs start now.
+// The gate stage: paused types hold their jobs (one D1 statement per batch), then one KeyGate call per (tenant, flow
+// key) per batch decides which of the rest start now.
 
 import type { AttemptLogEntry, FlowSettings, JobOptions } from "../contract/job";
+import { describeError } from "../core/errors";
 import type { Logger } from "../core/logger";
 import { withDeferral } from "../db/deferrals";
+import { HOLDS_PER_STATEMENT, holdStatement } from "../db/paused-types";
 import type { JobRow } from "../db/schema";
 import { flowGate, type GateNamespace } from "../gate/gate-client";
 import { type Delivery, leaseIdOf } from "./delivery";
@@ -19,6 +22,11 @@ export type Gated<W> = {
   deferred: { item: W; delaySeconds: number }[];
   /** The gate could not be asked: these wait and ask again, since running them unchecked could break the limits. */
   unavailable: { item: W; delaySeconds: number }[];
+  /**
+   * Held because the job's type is paused for its tenant: the row is parked (paused = 1, still queued, no attempt)
+   * and a resume sends it again, so the consumer only acks these messages.
+   */
+  paused: { item: W }[];
 };
 
 export const GATE_DOWN_WAIT_SECONDS = 5;
@@ -34,7 +42,7 @@ export async function gateFlows<W extends GateItem>(
   items: readonly W[],
   deps: { gates: GateNamespace; log: Logger },
 ): Promise<Gated<W>> {
-  const result: Gated<W> = { admitted: [], deferred: [], unavailable: [] };
+  const result: Gated<W> = { admitted: [], deferred: [], unavailable: [], paused: [] };
   const groups = new Map<string, Group<W>>();
   for (const item of items) {
     const flow = item.options.flow;
@@ -86,6 +94,51 @@ export async function gateFlows<W extends GateItem>(
     }),
   );
   return result;
+}
+
+/**
+ * The whole gate: jobs of paused types are held first (they must not take flow capacity), the rest go through
+ * the flow gates. One D1 statement per 100 jobs, whatever is paused; it writes rows only for the jobs it holds.
+ * If D1 cannot be asked, no job runs unchecked: all of them wait and are triaged again.
+ */
+export async function gateJobs<W extends GateItem>(
+  items: readonly W[],
+  deps: { d1: D1Database; gates: GateNamespace; log: Logger; now: number },
+): Promise<Gated<W>> {
+  if (items.length === 0) return { admitted: [], deferred: [], unavailable: [], paused: [] };
+  let held: Set<string>;
+  try {
+    held = await holdPaused(deps.d1, items, deps.now);
+  } catch (err) {
+    deps.log.error("paused types not checked; jobs wait", {
+      jobIds: items.map((i) => i.row.id),
+      error: describeError(err).message,
+    });
+    const wait = items.map((item) => ({ item, delaySeconds: GATE_DOWN_WAIT_SECONDS }));
+    return { admitted: [], deferred: [], unavailable: wait, paused: [] };
+  }
+  const open = items.filter((item) => !held.has(keyOf(item)));
+  const gated = await gateFlows(open, deps);
+  gated.paused = items.filter((item) => held.has(keyOf(item))).map((item) => ({ item }));
+  return gated;
+}
+
+const keyOf = (item: GateItem) => `${item.row.tenantId}/${item.row.id}`;
+
+/** Parks the jobs whose type is paused for their tenant (conditional on each row as read); answers their keys. */
+async function holdPaused(d1: D1Database, items: readonly GateItem[], now: number): Promise<Set<string>> {
+  const statements: D1PreparedStatement[] = [];
+  for (let i = 0; i < items.length; i += HOLDS_PER_STATEMENT) {
+    statements.push(
+      holdStatement(
+        d1,
+        items.slice(i, i + HOLDS_PER_STATEMENT).map((item) => item.row),
+        now,
+      ),
+    );
+  }
+  const results = await d1.batch<{ tenant: string; id: string }>(statements);
+  return new Set(results.flatMap((r) => r.results.map((row) => `${row.tenant}/${row.id}`)));
 }
 
 /** The attempt log with one more deferral entry: the job waits without spending an attempt, and says why. */
