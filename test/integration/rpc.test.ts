@@ -2,6 +2,9 @@ import { createExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createJobsClient, JobsApiError } from "../../src/client";
+import { newId } from "../../src/core/ids";
+import { openDb } from "../../src/db/client";
+import { insertJob } from "../../src/db/jobs";
 import { meterD1 } from "../../src/metering/d1";
 import { call, newTenant, waitForStatus } from "../fixtures/api";
 import worker, { JobsRpc } from "../fixtures/worker";
@@ -123,6 +126,61 @@ describe("JobsRpc: the job API over a service binding", () => {
     expect(done.result).toEqual({ echoed: 0 });
     expect(refused(await rpc.retry(target)).code).toBe("conflict");
     expect(refused(await rpc.list({ limit: 500 })).code).toBe("invalid_request");
+  });
+});
+
+describe("JobsRpc's events", () => {
+  it("sends an event that completes the tenant's matching wait and wakes its job; get shows the step", async () => {
+    const { tenant, key } = await newTenant("rpc-events");
+    const other = await newTenant("rpc-events-other");
+    const now = Date.now();
+    const id = newId("job", now);
+    const until = new Date(now + 3_600_000).toISOString();
+    // A job parked on an event wait, as the engine leaves one (the handler itself never reads its steps).
+    await insertJob(openDb(env.DB), {
+      tenantId: tenant,
+      id,
+      type: "test-echo",
+      status: "waiting",
+      payload: '{"value":"woken"}',
+      attempts: 0,
+      maxAttempts: 5,
+      options: JSON.stringify({ backoff: { type: "fixed", delaySeconds: 0 }, timeoutSeconds: 60 }),
+      runAt: now + 3_600_000,
+      createdAt: now,
+      updatedAt: now,
+      metadata: "{}",
+      waitingFor: JSON.stringify({ kind: "event", event: "order.paid", key: "o-1", until }),
+    }).run();
+    await env.DB.prepare(
+      `INSERT INTO job_steps (tenant_id, job_id, name, kind, status, started_at, wake_at, event_name, event_key)
+       VALUES (?1, ?2, 'paid', 'event', 'waiting', ?3, ?4, 'order.paid', 'o-1')`,
+    )
+      .bind(tenant, id, now, now + 3_600_000)
+      .run();
+    const parked = ok(await rpcFor(tenant).get(id)).job;
+    expect(parked).toMatchObject({ status: "waiting", waitingFor: { kind: "event", event: "order.paid", key: "o-1" } });
+    expect(parked.steps.map((s) => [s.name, s.kind, s.status])).toEqual([["paid", "event", "waiting"]]);
+
+    // Another tenant's event of the same name and key, a bad event: nothing matched, nothing woken.
+    expect(ok(await rpcFor(other.tenant).sendEvent({ name: "order.paid", key: "o-1" })).event).toMatchObject({
+      matched: 0,
+    });
+    const bad = refused(await rpcFor(tenant).sendEvent({ name: "" }));
+    expect(bad.code).toBe("invalid_request");
+    expect(bad.issues.map((i) => i.path)).toEqual(["name"]);
+    expect(ok(await rpcFor(tenant).get(id)).job.status).toBe("waiting");
+
+    const sent = ok(await rpcFor(tenant).sendEvent({ name: "order.paid", key: "o-1", data: { amountCents: 700 } }));
+    expect(sent.event).toMatchObject({ id: expect.stringMatching(/^evt_/), matched: 1, more: false });
+    const done = await waitForStatus(key, id, ["succeeded", "dead"]);
+    expect(done).toMatchObject({ status: "succeeded", result: { echoed: "woken" }, waitingFor: null });
+    const viaRpc = ok(await rpcFor(tenant).get(id)).job;
+    expect(viaRpc.steps).toEqual([
+      expect.objectContaining({ name: "paid", kind: "event", status: "succeeded", result: { amountCents: 700 } }),
+    ]);
+    // The RPC twin answers what HTTP answers, steps included.
+    expect(viaRpc).toEqual(done);
   });
 });
 
