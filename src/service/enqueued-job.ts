@@ -1,6 +1,7 @@
 // The answer for a job a request just created, built from the values it was made of instead of re-parsing its row.
 
 import type { Job, JobOptions, JobStatus } from "../contract/job";
+import { DEFAULT_QUEUE } from "../contract/schemas";
 import type { JobRow } from "../db/schema";
 
 /** What the row's JSON columns were serialized from. */
@@ -35,5 +36,9 @@ export function createdJob(row: JobRow, parts: JobParts): Job {
     callbackUrl: row.callbackUrl,
     callback: null,
     metadata: parts.metadata,
+    queue: DEFAULT_QUEUE,
+    batchId: row.batchId,
+    parentId: row.parentId,
+    waitingFor: row.waitingFor == null ? null : (JSON.parse(row.waitingFor) as Job["waitingFor"]),
   };
 }
