@@ -4,8 +4,8 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-type CallFrame = { functionName: string; url: string; lineNumber: number; columnNumber: number };
-type ProfileNode = { id: number; callFrame: CallFrame; children?: number[] };
+export type CallFrame = { functionName: string; url: string; lineNumber: number; columnNumber: number };
+export type ProfileNode = { id: number; callFrame: CallFrame; children?: number[] };
 export type CpuProfile = {
   nodes: ProfileNode[];
   startTime: number;
@@ -18,6 +18,10 @@ export type Profiler = {
   start(samplingIntervalUs?: number): Promise<void>;
   /** Undefined when the inspector answered without a profile. */
   stop(name: string): Promise<CpuSummary | undefined>;
+  /** The profile itself (for callers that attribute time up the stack), or undefined as with stop. */
+  stopRaw(
+    name: string,
+  ): Promise<{ summary: CpuSummary; profile: CpuProfile; sourceOf: (f: CallFrame) => string } | undefined>;
   close(): void;
 };
 
@@ -25,11 +29,10 @@ export type Profiler = {
 const DEVTOOLS_ORIGIN = "https://devtools.devprod.cloudflare.dev";
 const PROFILE_DIR = join(tmpdir(), "edge-jobs-bench-profiles");
 
-/**
- * Connects to the first Worker listed by the inspector on `port` (one Worker per wrangler dev session here).
- * `projectDir` is the folder of the Worker's wrangler.toml, where wrangler dev keeps the bundle it runs.
- */
-export async function connectProfiler(port: number, projectDir: string): Promise<Profiler> {
+type Connection = { send<T>(method: string, params?: Record<string, unknown>): Promise<T>; close(): void };
+
+/** One DevTools WebSocket to the first Worker the inspector on `port` lists, with Profiler enabled. */
+async function openConnection(port: number): Promise<Connection> {
   const targets = (await (await fetch(`http://127.0.0.1:${port}/json`)).json()) as { webSocketDebuggerUrl: string }[];
   const target = targets[0];
   if (!target) throw new Error(`the inspector on port ${port} lists no Worker`);
@@ -60,28 +63,47 @@ export async function connectProfiler(port: number, projectDir: string): Promise
       socket.send(JSON.stringify({ id, method, params }));
     });
   await send("Profiler.enable");
+  return { send, close: () => socket.close() };
+}
+
+/**
+ * Profiles the Worker of the wrangler dev session whose inspector is on `port` (one Worker per session here).
+ * `projectDir` is the folder of the Worker's wrangler.toml, where wrangler dev keeps the bundle it runs.
+ * Each profile opens a fresh connection: wrangler dev reloads the Worker when a source file changes (other
+ * work in the same tree), and the old connection then only echoes requests back without a profile.
+ */
+export async function connectProfiler(port: number, projectDir: string): Promise<Profiler> {
+  let connection: Connection | undefined = await openConnection(port);
+  const stopRaw: Profiler["stopRaw"] = async (name) => {
+    if (!connection) throw new Error("Profiler.stop without a start");
+    const answer = await connection
+      .send<{ profile?: CpuProfile; raw?: string }>("Profiler.stop")
+      .catch((err: Error) => ({ raw: err.message, profile: undefined }));
+    const profile = answer.profile;
+    if (!profile) {
+      // Seen now and then under load, and after a reload: the caller repeats that measurement.
+      console.error(`Profiler.stop answered no profile (${name}): ${answer.raw}`);
+      return undefined;
+    }
+    mkdirSync(PROFILE_DIR, { recursive: true });
+    const file = join(PROFILE_DIR, `${name}.cpuprofile`);
+    writeFileSync(file, JSON.stringify(profile));
+    // The bundle beside it, so the profile's line numbers can still be read once wrangler dev is gone.
+    const bundle = runningBundle(projectDir);
+    if (bundle) copyFileSync(bundle, join(PROFILE_DIR, `${name}.bundle.js`));
+    const sourceOf = moduleMapper(bundle);
+    return { summary: { ...summarizeProfile(profile, sourceOf), file }, profile, sourceOf };
+  };
   return {
     async start(samplingIntervalUs = 200) {
-      await send("Profiler.setSamplingInterval", { interval: samplingIntervalUs });
-      await send("Profiler.start");
+      connection?.close();
+      connection = await openConnection(port);
+      await connection.send("Profiler.setSamplingInterval", { interval: samplingIntervalUs });
+      await connection.send("Profiler.start");
     },
-    async stop(name) {
-      const answer = await send<{ profile?: CpuProfile; raw?: string }>("Profiler.stop");
-      const profile = answer.profile;
-      if (!profile) {
-        // Seen now and then under load: the caller repeats that measurement.
-        console.error(`Profiler.stop answered no profile (${name}): ${answer.raw}`);
-        return undefined;
-      }
-      mkdirSync(PROFILE_DIR, { recursive: true });
-      const file = join(PROFILE_DIR, `${name}.cpuprofile`);
-      writeFileSync(file, JSON.stringify(profile));
-      // The bundle beside it, so the profile's line numbers can still be read once wrangler dev is gone.
-      const bundle = runningBundle(projectDir);
-      if (bundle) copyFileSync(bundle, join(PROFILE_DIR, `${name}.bundle.js`));
-      return { ...summarizeProfile(profile, moduleMapper(bundle)), file };
-    },
-    close: () => socket.close(),
+    stop: async (name) => (await stopRaw(name))?.summary,
+    stopRaw,
+    close: () => connection?.close(),
   };
 }
 
@@ -156,7 +178,7 @@ export function summarizeProfile(
 }
 
 /** The newest bundle wrangler dev wrote under `projectDir` (it lives while the session runs). */
-function runningBundle(projectDir: string): string | undefined {
+export function runningBundle(projectDir: string): string | undefined {
   const tmp = join(projectDir, ".wrangler", "tmp");
   if (!existsSync(tmp)) return undefined;
   const newest = readdirSync(tmp)
@@ -173,7 +195,7 @@ function runningBundle(projectDir: string): string | undefined {
  * wrangler bundles the Worker with esbuild, which opens every module with a `// path` comment line; a
  * frame's line number in the bundle therefore names its module (node_modules package or src file).
  */
-function moduleMapper(bundle: string | undefined): (frame: CallFrame) => string {
+export function moduleMapper(bundle: string | undefined): (frame: CallFrame) => string {
   const marks: { line: number; module: string }[] = [];
   if (bundle) {
     readFileSync(bundle, "utf8")
