@@ -2,6 +2,7 @@
 import type { z } from "zod";
 import type { Backoff, FlowSettings } from "../contract/job";
 import type { Logger } from "./logger";
+import type { StepApi } from "./steps";
 
 /** `E` is the Worker's env as the deployment types it (a library user's own Env). */
 export type JobContext<E = Env> = {
@@ -15,6 +16,11 @@ export type JobContext<E = Env> = {
   log: Logger;
   /** Reports progress (0…100); the last value is saved with the attempt's outcome. */
   progress(percent: number): void;
+  /**
+   * Durable steps (core/steps.ts): each step's result is stored in D1, so a retry, a crash or a resume re-runs the
+   * handler from the top and skips every finished step. A job that never touches it writes nothing more.
+   */
+  step: StepApi;
 };
 
 /** `Type` keeps the type's name as a literal, so payloads can be typed per job type (edge-jobs' JobPayloads). */

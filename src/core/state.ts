@@ -4,7 +4,8 @@ import { type Backoff, FINISHED_STATUSES, type JobStatus, MAX_QUEUE_DELAY_SECOND
 import { backoffDelaySeconds } from "./backoff";
 import { NonRetryableError, RetryAfterError } from "./errors";
 
-export const CANCELLABLE: readonly JobStatus[] = ["scheduled", "queued", "retrying"];
+/** `waiting`: a parked workflow job (its unfinished children are cancelled with it, see service/cancel-job.ts). */
+export const CANCELLABLE: readonly JobStatus[] = ["scheduled", "queued", "retrying", "waiting"];
 export const RETRYABLE_BY_HAND: readonly JobStatus[] = ["dead", "cancelled"];
 
 export const canCancel = (status: JobStatus) => CANCELLABLE.includes(status);

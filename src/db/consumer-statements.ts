@@ -65,7 +65,9 @@ export type AttemptRef = {
   claimed: boolean;
 };
 
-const OPEN = `${col("status")} IN ('queued', 'retrying')`;
+/** A job an attempt may start from; `waiting` is a parked workflow job, runnable once due (triage checks runAt). */
+const OPEN_STATUSES = "'queued', 'retrying', 'waiting'";
+const OPEN = `${col("status")} IN (${OPEN_STATUSES})`;
 const LAPSED = (leaseParam: string) => `(${col("status")} = 'running' AND ${col("leaseUntil")} < ${leaseParam})`;
 
 /**
@@ -73,7 +75,7 @@ const LAPSED = (leaseParam: string) => `(${col("status")} = 'running' AND ${col(
  * consumer read (same attempt count and run) or over a running claim whose lease has lapsed.
  */
 const CLAIM = `UPDATE ${JOBS} SET ${col("status")} = 'running', ${col("attempts")} = ?3, ${col("startedAt")} = ?5,
-  ${col("updatedAt")} = ?6, ${col("leaseUntil")} = ?7
+  ${col("updatedAt")} = ?6, ${col("leaseUntil")} = ?7, ${col("waitingFor")} = NULL
   WHERE ${col("tenantId")} = ?1 AND ${col("id")} = ?2 AND ${col("attempts")} = ?3 - 1 AND ${col("runToken")} = ?4
   AND (${OPEN} OR ${LAPSED("?6")})`;
 
@@ -85,13 +87,13 @@ export const claimStatement = (d1: D1Database, ref: AttemptRef, now: number, lea
  * parameter, each under the same rule as a single claim (now is ?2). RETURNING names the claims won.
  */
 const CLAIM_MANY = `UPDATE ${JOBS} SET ${col("status")} = 'running', ${col("attempts")} = o.attempt,
-  ${col("startedAt")} = o.started, ${col("updatedAt")} = ?2, ${col("leaseUntil")} = o.lease
+  ${col("startedAt")} = o.started, ${col("updatedAt")} = ?2, ${col("leaseUntil")} = o.lease, ${col("waitingFor")} = NULL
   FROM (SELECT ${["tenant", "id", "attempt", "token", "started", "lease"]
     .map((name, i) => `json_extract(value, '$[${i}]') AS ${name}`)
     .join(", ")} FROM json_each(?1)) AS o
   WHERE ${JOBS}.${col("tenantId")} = o.tenant AND ${JOBS}.${col("id")} = o.id
   AND ${JOBS}.${col("attempts")} = o.attempt - 1 AND ${JOBS}.${col("runToken")} = o.token
-  AND (${JOBS}.${col("status")} IN ('queued', 'retrying') OR (${JOBS}.${col("status")} = 'running' AND ${JOBS}.${col("leaseUntil")} < ?2))
+  AND (${JOBS}.${col("status")} IN (${OPEN_STATUSES}) OR (${JOBS}.${col("status")} = 'running' AND ${JOBS}.${col("leaseUntil")} < ?2))
   RETURNING ${JOBS}.${col("tenantId")} AS tenant, ${JOBS}.${col("id")} AS id`;
 
 /** Claims rows are small: 100 per statement stays far under D1's statement size. */
@@ -122,7 +124,7 @@ export function claimManyStatements<T>(
  */
 const OWN_CLAIMED = `${col("tenantId")} = ?1 AND ${col("id")} = ?2 AND ${col("status")} = 'running' AND ${col("attempts")} = ?3 AND ${col("runToken")} = ?4`;
 const OWN_UNCLAIMED = `${col("tenantId")} = ?1 AND ${col("id")} = ?2 AND ${col("attempts")} = ?3 - 1 AND ${col("runToken")} = ?4 AND (${OPEN} OR ${LAPSED("?5")})`;
-const ATTEMPT_SET = `${col("attempts")} = ?3, ${col("startedAt")} = ?5, ${col("updatedAt")} = ?6, ${col("leaseUntil")} = NULL, ${col("outbox")} = 0`;
+const ATTEMPT_SET = `${col("attempts")} = ?3, ${col("startedAt")} = ?5, ${col("updatedAt")} = ?6, ${col("leaseUntil")} = NULL, ${col("outbox")} = 0, ${col("waitingFor")} = NULL`;
 
 const outcomeSql = (set: string) => ({
   claimed: `UPDATE ${JOBS} SET ${ATTEMPT_SET}, ${set} WHERE ${OWN_CLAIMED}`,
@@ -141,6 +143,18 @@ const DEAD = outcomeSql(
   `${col("status")} = 'dead', ${col("error")} = ?7, ${col("attemptLog")} = ?8, ${col("progress")} = ?9, ${col("finishedAt")} = ?6`,
 );
 
+/**
+ * ?7 waitingFor JSON, ?8 runAt (the earliest wake), ?9 progress, ?10 watch. A park: the job waits (no lease, no
+ * attempt spent: attempts go back to what they were before this one), under the same own-attempt rule as outcomes.
+ * `watch` (outbox = 1) marks a park whose wake is too far for a queue delay: the tick releases it when due.
+ */
+const PARK_SET = `${col("attempts")} = ?3 - 1, ${col("startedAt")} = ?5, ${col("updatedAt")} = ?6, ${col("leaseUntil")} = NULL,
+  ${col("status")} = 'waiting', ${col("waitingFor")} = ?7, ${col("runAt")} = ?8, ${col("progress")} = ?9, ${col("outbox")} = ?10`;
+const PARK = {
+  claimed: `UPDATE ${JOBS} SET ${PARK_SET} WHERE ${OWN_CLAIMED}`,
+  unclaimed: `UPDATE ${JOBS} SET ${PARK_SET} WHERE ${OWN_UNCLAIMED}`,
+};
+
 /** What an attempt's outcome writes; settle decides it, commit binds it. */
 export type OutcomeWrite =
   | { kind: "succeed"; ref: AttemptRef; at: number; result: string; progress: number | null }
@@ -154,6 +168,16 @@ export type OutcomeWrite =
       progress: number | null;
     }
   | { kind: "dead"; ref: AttemptRef; at: number; error: string; attemptLog: string; progress: number | null };
+
+export type ParkWrite = {
+  kind: "park";
+  ref: AttemptRef;
+  at: number;
+  waitingFor: string;
+  runAt: number;
+  progress: number | null;
+  watch: boolean;
+};
 
 export function outcomeStatement(d1: D1Database, write: OutcomeWrite): D1PreparedStatement {
   const { ref, at } = write;
@@ -169,6 +193,22 @@ export function outcomeStatement(d1: D1Database, write: OutcomeWrite): D1Prepare
   }
 }
 
+export const parkStatement = (d1: D1Database, write: ParkWrite): D1PreparedStatement => {
+  const { ref, at } = write;
+  return prepared(d1, PARK[ref.claimed ? "claimed" : "unclaimed"]).bind(
+    ref.tenant,
+    ref.id,
+    ref.attempt,
+    ref.token,
+    ref.startedAt,
+    at,
+    write.waitingFor,
+    write.runAt,
+    write.progress,
+    write.watch ? 1 : 0,
+  );
+};
+
 /**
  * Every success of a wave in one statement: the outcomes travel as one JSON parameter (an array of
  * [tenant, id, attempt, token, startedAt, at, result, progress, claimed]), each matched on the primary key
@@ -176,13 +216,13 @@ export function outcomeStatement(d1: D1Database, write: OutcomeWrite): D1Prepare
  */
 const SUCCEED_MANY = `UPDATE ${JOBS} SET ${col("status")} = 'succeeded', ${col("attempts")} = o.attempt,
   ${col("startedAt")} = o.started, ${col("updatedAt")} = o.at, ${col("leaseUntil")} = NULL, ${col("outbox")} = 0,
-  ${col("result")} = o.result, ${col("progress")} = o.progress, ${col("finishedAt")} = o.at
+  ${col("waitingFor")} = NULL, ${col("result")} = o.result, ${col("progress")} = o.progress, ${col("finishedAt")} = o.at
   FROM (SELECT ${["tenant", "id", "attempt", "token", "started", "at", "result", "progress", "claimed"]
     .map((name, i) => `json_extract(value, '$[${i}]') AS ${name}`)
     .join(", ")} FROM json_each(?1)) AS o
   WHERE ${JOBS}.${col("tenantId")} = o.tenant AND ${JOBS}.${col("id")} = o.id AND ${JOBS}.${col("runToken")} = o.token
   AND CASE WHEN o.claimed = 1 THEN ${JOBS}.${col("status")} = 'running' AND ${JOBS}.${col("attempts")} = o.attempt
-    ELSE ${JOBS}.${col("attempts")} = o.attempt - 1 AND (${JOBS}.${col("status")} IN ('queued', 'retrying')
+    ELSE ${JOBS}.${col("attempts")} = o.attempt - 1 AND (${JOBS}.${col("status")} IN (${OPEN_STATUSES})
       OR (${JOBS}.${col("status")} = 'running' AND ${JOBS}.${col("leaseUntil")} < o.started)) END
   RETURNING ${JOBS}.${col("tenantId")} AS tenant, ${JOBS}.${col("id")} AS id`;
 
@@ -239,7 +279,7 @@ const asRead = (row: ReadState) => [row.tenantId, row.id, row.attempts, row.runT
 /** ?6 error, ?7 now. Dead without an attempt of this consumer's: unknown type, attempts used up, given up on. */
 const DEAD_LETTER = `UPDATE ${JOBS} SET ${col("status")} = 'dead', ${col("error")} = ?6, ${col("finishedAt")} = ?7,
   ${col("updatedAt")} = ?7, ${col("leaseUntil")} = NULL, ${col("outbox")} = 0
-  WHERE ${AS_READ} AND ${col("status")} IN ('queued', 'running', 'retrying')`;
+  WHERE ${AS_READ} AND ${col("status")} IN ('queued', 'running', 'retrying', 'waiting')`;
 
 export const deadLetterStatement = (d1: D1Database, row: ReadState, error: string, now: number) =>
   prepared(d1, DEAD_LETTER).bind(...asRead(row), error, now);

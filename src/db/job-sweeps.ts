@@ -23,6 +23,30 @@ export async function releaseDueScheduled(db: Db, until: number, limit: number, 
     .returning({ tenantId: jobs.tenantId, id: jobs.id, runAt: jobs.runAt });
 }
 
+/**
+ * Wakes up to `limit` parked workflow jobs (status waiting) in one statement, through jobs_waiting_due: those the
+ * tick must wake (watched, outbox = 1: their wake was too far for a queue delay) due by `until`, and any whose
+ * wake message is overdue (due before `overdueBefore`: it was lost). Back to queued, watched by the outbox index.
+ */
+export async function releaseDueWaiting(
+  db: Db,
+  until: number,
+  overdueBefore: number,
+  limit: number,
+  now: number,
+): Promise<ReleasedJob[]> {
+  return db
+    .update(jobs)
+    .set({ status: "queued", updatedAt: now, outbox: 1, waitingFor: null })
+    .where(
+      and(
+        eq(jobs.status, "waiting"),
+        sql`(${jobs.tenantId}, ${jobs.id}) IN (SELECT tenant_id, id FROM jobs WHERE status = 'waiting' AND run_at <= ${until} AND (outbox = 1 OR run_at <= ${overdueBefore}) ORDER BY run_at LIMIT ${limit})`,
+      ),
+    )
+    .returning({ tenantId: jobs.tenantId, id: jobs.id, runAt: jobs.runAt });
+}
+
 /** (tenant, id) pairs as one JSON parameter: any number of rows, one statement, one bound parameter. */
 export const keysJson = (rows: Pick<JobRow, "tenantId" | "id">[]) =>
   JSON.stringify(rows.map((r) => [r.tenantId, r.id]));
@@ -37,7 +61,7 @@ export const markResentStatement = (d1: D1Database, rows: Pick<JobRow, "tenantId
   d1
     .prepare(
       `UPDATE jobs SET run_at = ?2, updated_at = ?2, outbox = 1
-       WHERE ${KEY_IN} AND status IN ('queued', 'running', 'retrying')
+       WHERE ${KEY_IN} AND status IN ('queued', 'running', 'retrying') AND paused = 0
        RETURNING tenant_id AS tenantId, id`,
     )
     .bind(keysJson(rows), now);

@@ -22,7 +22,7 @@ const CALLBACK_DUE = `(j.status IN ('succeeded', 'dead')
                strftime('%Y-%m-%dT%H:%M:%fZ', j.finished_at / 1000.0, 'unixepoch')) < ?6)`;
 
 /** Queued past the grace period, running with a lapsed lease, or finished with a lost callback message. */
-const STRANDED = `j.run_at <= ?4 AND (j.status = 'queued' OR (j.status = 'running' AND j.lease_until < ?4) OR ${CALLBACK_DUE})`;
+const STRANDED = `j.run_at <= ?4 AND ((j.status = 'queued' AND j.paused = 0) OR (j.status = 'running' AND j.lease_until < ?4) OR ${CALLBACK_DUE})`;
 
 export type RescueScan = {
   /** The page's tenants, in order. */

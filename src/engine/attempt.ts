@@ -2,12 +2,24 @@
 import type { JobDefinition } from "../core/define-job";
 import { NonRetryableError, TimeoutError } from "../core/errors";
 import type { Logger } from "../core/logger";
+import type { StepApi } from "../core/steps";
 import { Deadlines } from "./deadlines";
 import { effectiveTimeoutSeconds } from "./limits";
+import type { Park } from "./step-runner";
 
 export type AttemptOutcome =
-  | { ok: true; result: unknown; progress: number | null; durationMs: number }
-  | { ok: false; error: unknown; progress: number | null; durationMs: number };
+  | { ok: true; result: unknown; progress: number | null; durationMs: number; parked?: undefined }
+  | { ok: false; error: unknown; progress: number | null; durationMs: number; parked?: undefined }
+  /** The handler waits on steps (a sleep, an event, children): the run ends without spending an attempt. */
+  | { ok: false; parked: Park; error: null; progress: number | null; durationMs: number };
+
+/** ctx.step of one attempt, made on the handler's first use: its api, and the step rule it broke, if any. */
+export type StepSession = { readonly api: StepApi; readonly broken: Error | undefined };
+/** Makes the attempt's StepSession; `onPark` ends the run parked (called once, when every pending step waits). */
+export type StepSessionFactory = (onPark: (park: Park) => void) => StepSession;
+
+/** The signal value that says the run parked (compared by identity, so the race needs no wrapper promise). */
+const PARKED = Symbol("parked");
 
 /** The run lost its claim (another delivery or a manual retry took the job over): it stops, and its outcome is dropped. */
 export class ClaimLostError extends Error {
@@ -78,6 +90,8 @@ export type AttemptInput = {
   stop?: AttemptStop;
   /** The timer the timeout is armed on, shared by a batch's attempts; a fresh one if not given. */
   deadlines?: Deadlines;
+  /** ctx.step's store and wiring; without it ctx.step refuses every step. Made lazily, on the handler's first use. */
+  steps?: StepSessionFactory;
   env: Env;
   log: Logger;
 };
@@ -94,6 +108,17 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptOutcome> {
   if (input.claim) stop.follow(input.claim);
   const stopped = stop.stopped();
   stopped.catch(() => {});
+  let session: StepSession | undefined;
+  let park: Park | undefined;
+  let parkedSignal: ((value: typeof PARKED) => void) | undefined;
+  const parked = new Promise<typeof PARKED>((resolve) => {
+    parkedSignal = resolve;
+  });
+  const onPark = (value: Park) => {
+    park = value;
+    parkedSignal?.(PARKED);
+  };
+  const steps = input.steps ?? noSteps;
   try {
     const parsed = input.definition.input.safeParse(input.payload);
     if (!parsed.success) {
@@ -113,16 +138,33 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptOutcome> {
         progress(percent: number) {
           progress = Math.max(0, Math.min(100, Math.round(percent)));
         },
+        get step() {
+          session ??= steps(onPark);
+          return session.api;
+        },
       }),
     );
     // A handler that outlives its attempt may still fail later; that failure belongs to no one now.
     running.catch(() => {});
-    const result = await Promise.race([running, stopped]);
+    const result = await Promise.race([running, stopped, parked]);
+    // A step rule broken is final even when the handler caught its StepRuleError.
+    if (session?.broken) throw session.broken;
+    if (result === PARKED && park)
+      return { ok: false, parked: park, error: null, progress, durationMs: Date.now() - started };
     return { ok: true, result: result ?? null, progress, durationMs: Date.now() - started };
   } catch (error) {
+    if (session?.broken) return { ok: false, error: session.broken, progress, durationMs: Date.now() - started };
     return { ok: false, error, progress, durationMs: Date.now() - started };
   } finally {
     deadlines.remove(timeout);
     stop.end();
   }
 }
+
+const noSteps: StepSessionFactory = () => {
+  const refuse = () => Promise.reject(new Error("ctx.step is not available in this run"));
+  return {
+    broken: undefined,
+    api: { run: refuse, sleep: refuse, sleepUntil: refuse, waitForEvent: refuse, invoke: refuse },
+  };
+};

@@ -1,6 +1,7 @@
 // The jobs queue's consumer: load → triage → gate → (early writes and claims) → attempt + settle in waves → commit.
 
 import type { JobError, JobMessage } from "../contract/job";
+import { configOf } from "../core/config";
 import type { JobRegistry } from "../core/define-job";
 import { describeError } from "../core/errors";
 import { newId } from "../core/ids";
@@ -15,13 +16,15 @@ import {
 } from "../db/consumer-statements";
 import { counterUpserts } from "../db/counters";
 import type { JobRow } from "../db/schema";
+import { childrenDoneStatements, type WokenJob, wokenOf } from "../db/step-statements";
 import { createTally, minuteOf } from "../metrics/tally";
+import { sendMessages } from "../service/enqueue";
 import { pendingState } from "../webhooks/callback-state";
 import { deliverCallbacks, enqueueCallbacks, type FinishedJob, isCallbackMessage } from "../webhooks/callbacks";
 import { AttemptStop } from "./attempt";
 import { commit, type Write } from "./commit";
 import { type Delivery, jobKeyOf, readDeliveries } from "./delivery";
-import { deferralLog, type FlowLease, type GateItem, gateFlows, releaseLeases } from "./gate";
+import { deferralLog, type FlowLease, type GateItem, gateJobs, releaseLeases } from "./gate";
 import { infoLinesOn, jobLog } from "./job-log";
 import { CLAIM_AFTER_MS, EARLY_FAILURE_WAIT_SECONDS, leaseMsFor, WRITE_FAILURE_RETRY_SECONDS } from "./limits";
 import { triage } from "./triage";
@@ -117,8 +120,13 @@ async function consumeJobMessages(
     }
   }
 
-  // Gate: one KeyGate call per flow key; deferred jobs and jobs whose gate is down leave the batch.
-  const gated = await gateFlows(runnable, { gates: env.KEY_GATE, log: rootLog });
+  // Gate: jobs of paused types are held (their rows are parked; a resume sends them again), then one KeyGate
+  // call per flow key; held and deferred jobs and jobs whose gate is down leave the batch.
+  const gated = await gateJobs(runnable, { d1, gates: env.KEY_GATE, log: rootLog, now });
+  for (const { item } of gated.paused) {
+    item.log.info("job held: its type is paused", { status: "queued" });
+    item.delivery.message.ack();
+  }
   for (const { item, delaySeconds } of gated.unavailable) {
     waits.push({ delivery: item.delivery, delaySeconds, reason: "flow gate unavailable" });
   }
@@ -149,12 +157,25 @@ async function consumeJobMessages(
     sendWaits(queue, waits, rootLog),
     enqueueCallbacks(queue, early.callbacks, rootLog),
     releaseLeases(env.KEY_GATE, released, rootLog),
+    early.woken.length > 0 ? sendMessages(queue, early.woken, now, rootLog) : undefined,
   ]);
 
   const notRun = new Set(early.notRun);
+  const config = configOf(env);
   await runAndSettle(
     runs.filter((run) => !notRun.has(run)),
-    { d1, queue, gates: env.KEY_GATE, env, log: rootLog, now: deps.now, random: deps.random },
+    {
+      d1,
+      queue,
+      gates: env.KEY_GATE,
+      env,
+      log: rootLog,
+      now: deps.now,
+      random: deps.random,
+      registry,
+      payloadLimitBytes: config.payloadLimitBytes,
+      allowPrivateTargets: config.allowPrivateTargets,
+    },
   );
 }
 
@@ -171,6 +192,8 @@ type EarlyTag =
   | { kind: "deadLetter"; dead: DeadLetter }
   | { kind: "defer"; item: Runnable; delaySeconds: number }
   | { kind: "claim"; run: Run }
+  /** Parents woken by children that died here (RETURNING): each gets a message. */
+  | { kind: "wake" }
   | { kind: "extra" };
 
 /**
@@ -183,7 +206,7 @@ async function commitEarly(input: {
   deferred: { item: Runnable; delaySeconds: number }[];
   claimFirst: Run[];
   now: number;
-}): Promise<{ waits: Wait[]; callbacks: FinishedJob[]; notRun: Run[] }> {
+}): Promise<{ waits: Wait[]; callbacks: FinishedJob[]; notRun: Run[]; woken: WokenJob[] }> {
   const { d1, now } = input;
   const writes: Write<EarlyTag>[] = [];
   const tally = createTally();
@@ -218,7 +241,19 @@ async function commitEarly(input: {
   for (const statement of counterUpserts(d1, tally.entries(), minuteOf(now))) {
     writes.push({ statement, tag: { kind: "extra" } });
   }
-  const result = { waits: [] as Wait[], callbacks: [] as FinishedJob[], notRun: [] as Run[] };
+  // Children dead without an attempt fail their parent's invoke step, after their dead marks (same transaction).
+  const done = childrenDoneStatements(
+    d1,
+    input.deadLetters.flatMap(({ row }) =>
+      row.parentId ? [{ tenant: row.tenantId, id: row.id, status: "dead" as const, finishedAt: now }] : [],
+    ),
+    now,
+  );
+  if (done) {
+    writes.push({ statement: done.steps, tag: { kind: "extra" } });
+    writes.push({ statement: done.wake, tag: { kind: "wake" } });
+  }
+  const result = { waits: [] as Wait[], callbacks: [] as FinishedJob[], notRun: [] as Run[], woken: [] as WokenJob[] };
   if (writes.length === 0) return result;
 
   const committed = await commit(d1, writes);
@@ -245,8 +280,9 @@ async function commitEarly(input: {
     }
     return result;
   }
-  for (const { tag, landed } of committed.writes) {
-    if (tag.kind === "deadLetter") {
+  for (const { tag, landed, result: answer } of committed.writes) {
+    if (tag.kind === "wake") result.woken.push(...wokenOf(answer));
+    else if (tag.kind === "deadLetter") {
       const { dead } = tag;
       if (landed) {
         dead.log.error("job dead", { status: "dead", reason: dead.reason, error: dead.error.message });

@@ -13,6 +13,8 @@ import {
 } from "../db/consumer-statements";
 import { withDeferral } from "../db/deferrals";
 import type { JobRow } from "../db/schema";
+import { childrenDoneStatements, wokenOf } from "../db/step-statements";
+import { sendMessages } from "../service/enqueue";
 import { pendingState } from "../webhooks/callback-state";
 import { enqueueCallbacks, type FinishedJob, isCallbackMessage } from "../webhooks/callbacks";
 import { readDeliveries } from "./delivery";
@@ -29,6 +31,7 @@ export type DeadLetterDecision =
 export function decideDeadLetter(row: JobRow, deliveries: number, now: number): DeadLetterDecision {
   if (FINISHED_STATUSES.includes(row.status as never)) return { kind: "leave", reason: `the job is ${row.status}` };
   if (row.status === "scheduled") return { kind: "leave", reason: "the job is scheduled; the tick sends it" };
+  if (row.status === "waiting") return { kind: "leave", reason: "the job is waiting; its wake or the tick sends it" };
   if (row.status === "running" && (row.leaseUntil ?? 0) >= now) {
     return { kind: "leave", reason: "another delivery holds the job and will settle it" };
   }
@@ -99,8 +102,18 @@ export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env,
   }
   // Their pending callbacks are flagged, so the rescue finds them whatever the age of their ids.
   if (callbacks.length > 0) writes.push(watchCallbacksStatement(d1, callbacks));
+  // Children that die here fail their parent's invoke step (and may wake the parent), after their dead marks.
+  const done = childrenDoneStatements(
+    d1,
+    dying.flatMap(({ row }) =>
+      row.parentId ? [{ tenant: row.tenantId, id: row.id, status: "dead" as const, finishedAt: now }] : [],
+    ),
+    now,
+  );
+  if (done) writes.push(done.steps, done.wake);
   // A failed write throws: the whole dead-letter batch is delivered again, so no job is left behind.
-  if (writes.length > 0) await d1.batch(writes);
+  const results = writes.length > 0 ? await d1.batch(writes) : [];
+  if (done) await sendMessages(env.JOBS_QUEUE as Queue<JobMessage>, wokenOf(results.at(-1)), now, log);
   await enqueueCallbacks(env.JOBS_QUEUE, dying, log);
   if (requeued.length > 0) {
     try {

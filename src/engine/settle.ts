@@ -1,29 +1,37 @@
 // Settle, pure: an attempt's outcome → the row write that records it, and what to do with its message once that write commits.
 
-import type { AttemptLogEntry, JobOptions } from "../contract/job";
+import { type AttemptLogEntry, type JobOptions, MAX_QUEUE_DELAY_SECONDS } from "../contract/job";
 import { describeError } from "../core/errors";
 import type { LogFields } from "../core/logger";
 import { decideAfterFailure } from "../core/state";
-import type { AttemptRef, OutcomeWrite } from "../db/consumer-statements";
+import type { AttemptRef, OutcomeWrite, ParkWrite } from "../db/consumer-statements";
 import type { JobRow } from "../db/schema";
 import type { AttemptEnd } from "../metrics/tally";
 import type { AttemptOutcome } from "./attempt";
+import type { Park } from "./step-runner";
 
 export type LogLine = { level: "info" | "warn" | "error"; msg: string; fields: LogFields };
 
-/** After the outcome committed: ack the message, or ack it and send a fresh one for the next attempt. */
-export type AfterCommit = { kind: "ack" } | { kind: "nextAttempt"; delaySeconds: number };
+/**
+ * After the outcome committed: ack the message, or ack it and send a fresh one for the next attempt, or (a park)
+ * ack it and send the children it started and, when the wake is within the queue's delay, the job's own wake.
+ */
+export type AfterCommit =
+  | { kind: "ack" }
+  | { kind: "nextAttempt"; delaySeconds: number }
+  | { kind: "park"; park: Park; wakeBySend: boolean };
 
 export type Settlement =
   /** The run lost its claim: whoever took the job over records it; this run writes nothing and its message is acked. */
   | { kind: "drop"; log: LogLine }
   | {
       kind: "write";
-      write: OutcomeWrite;
+      write: OutcomeWrite | ParkWrite;
       after: AfterCommit;
       /** A final status that owes the job's callbackUrl an event. */
       finished: "succeeded" | "dead" | null;
-      end: AttemptEnd;
+      /** How the attempt ended, for the counters; null for a park (not an attempt: none was spent). */
+      end: AttemptEnd | null;
       durationMs: number;
       log: LogLine;
     };
@@ -50,6 +58,32 @@ export function settle({ row, ref, options, outcome, claimLost, finishedAt, rand
     };
   }
   const base = { ref, at: finishedAt, progress: outcome.progress };
+  if (outcome.parked) {
+    const park = outcome.parked;
+    // A wake within the queue's delay is a delayed message; a later one is released by the tick (watched).
+    // A park on children alone has no wake time of its own (its runAt is a safety net): the last child wakes it.
+    const timed = park.steps.some((step) => step.wakeAt !== null);
+    const wakeBySend = timed && park.runAt - finishedAt <= MAX_QUEUE_DELAY_SECONDS * 1000;
+    return {
+      kind: "write",
+      write: {
+        kind: "park",
+        ...base,
+        waitingFor: JSON.stringify(park.waitingFor),
+        runAt: park.runAt,
+        watch: timed && !wakeBySend,
+      },
+      after: { kind: "park", park, wakeBySend },
+      finished: null,
+      end: null,
+      durationMs: outcome.durationMs,
+      log: {
+        level: "info",
+        msg: "job waiting",
+        fields: { status: "waiting", durationMs: outcome.durationMs, waitingFor: park.waitingFor.kind },
+      },
+    };
+  }
   if (outcome.ok) {
     return {
       kind: "write",

@@ -18,6 +18,9 @@ export type Triage =
    */
   | { kind: "run"; definition: JobDefinition; options: JobOptions; claimFirst: boolean };
 
+/** A message for a `waiting` job due within this long comes back then (a wake a little early); earlier ones are acked. */
+export const WAITING_RECHECK_MS = 60_000;
+
 export type TriageInput = {
   row: JobRow | undefined;
   /** The queue's delivery count for this message (1 on its first delivery). */
@@ -33,6 +36,16 @@ export function triage({ row, deliveryAttempts, duplicateInBatch, definition, no
   if (duplicateInBatch) return { kind: "ack", reason: "another message of this batch carries the job" };
   if (FINISHED_STATUSES.includes(row.status as never)) return { kind: "ack", reason: `the job is ${row.status}` };
   if (row.status === "scheduled") return { kind: "ack", reason: "the job is scheduled for later; the tick sends it" };
+  if (row.status === "waiting" && row.runAt > now) {
+    // A parked workflow job is not due: its wake comes as its own message, an event, a child, or the tick.
+    const aheadMs = row.runAt - now;
+    if (aheadMs > WAITING_RECHECK_MS) return { kind: "ack", reason: "the job is waiting and not due" };
+    return {
+      kind: "wait",
+      delaySeconds: Math.max(1, Math.ceil(aheadMs / 1000)),
+      reason: "the job is waiting and due soon",
+    };
+  }
   if (row.status === "running" && (row.leaseUntil ?? 0) >= now) {
     // Another delivery holds the job; come back when its lease would lapse, in case it died.
     const delaySeconds = Math.max(1, Math.ceil(((row.leaseUntil ?? now) - now) / 1000) + 1);

@@ -2,7 +2,7 @@
 // with the claims of the jobs still running; each message is acked or re-sent right after its own outcome commits.
 
 import type { JobMessage, JobOptions } from "../contract/job";
-import type { JobDefinition } from "../core/define-job";
+import type { JobDefinition, JobRegistry } from "../core/define-job";
 import { newId } from "../core/ids";
 import type { Logger } from "../core/logger";
 import {
@@ -10,14 +10,27 @@ import {
   callbackPendingStatement,
   claimManyStatements,
   outcomeStatement,
+  parkStatement,
   returnedKeys,
   type SucceedWrite,
   succeedManyStatements,
 } from "../db/consumer-statements";
 import { counterUpserts } from "../db/counters";
 import type { JobRow } from "../db/schema";
+import {
+  childrenDoneStatements,
+  completeFromRecentEventStatement,
+  type FinishedChild,
+  insertChildrenStatements,
+  insertParkedStepsStatement,
+  type ParkedStepRow,
+  recheckParkStatement,
+  type WokenJob,
+  wokenOf,
+} from "../db/step-statements";
 import type { GateNamespace } from "../gate/gate-client";
 import { createTally, minuteOf } from "../metrics/tally";
+import { sendMessages } from "../service/enqueue";
 import { pendingState } from "../webhooks/callback-state";
 import { enqueueCallbacks, type FinishedJob } from "../webhooks/callbacks";
 import { type AttemptOutcome, type AttemptStop, ClaimLostError, runAttempt } from "./attempt";
@@ -27,6 +40,8 @@ import type { Delivery } from "./delivery";
 import { type FlowLease, releaseLeases } from "./gate";
 import { CLAIM_AFTER_MS, CLAIM_RETRY_MS, leaseMsFor, WAVE_EVERY_MS, WRITE_FAILURE_RETRY_SECONDS } from "./limits";
 import { type Settlement, settle } from "./settle";
+import { type Park, StepRunner } from "./step-runner";
+import { childBuilder, d1StepStore } from "./step-store";
 import { sendWaits, type Wait } from "./waits";
 
 /** One admitted job, from its start to its settled outcome. */
@@ -56,6 +71,10 @@ export type WaveDeps = {
   log: Logger;
   now: () => number;
   random: () => number;
+  /** For ctx.step.invoke: children are built like an enqueue of this deployment. */
+  registry: JobRegistry;
+  payloadLimitBytes: number;
+  allowPrivateTargets: boolean;
 };
 
 type Finished = { run: Run; outcome: AttemptOutcome; finishedAt: number };
@@ -67,6 +86,8 @@ type Tag =
   | { kind: "successes"; entries: Written[] }
   /** Many claims in one statement: each won if the statement returned its row. */
   | { kind: "claims"; runs: Run[] }
+  /** A statement that answers (RETURNING) the jobs it woke (a park's re-check, parents of finished children). */
+  | { kind: "wake" }
   | { kind: "extra" };
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
@@ -150,7 +171,46 @@ async function attempt(run: Run, deps: WaveDeps, deadlines: Deadlines): Promise<
     deadlines,
     env: deps.env,
     log: run.log,
+    steps: (onPark) => {
+      const job = { tenant: run.row.tenantId, id: run.row.id };
+      return new StepRunner(
+        {
+          store: d1StepStore(deps.d1, job.tenant, job.id),
+          now: deps.now,
+          buildChild: childBuilder({ ...deps, queue: deps.queue as Queue<never> }, job, deps.now),
+        },
+        onPark,
+      );
+    },
   });
+}
+
+/** A park's rows after its own write, in the same batch: its waiting steps, its children, event lookups, re-check. */
+function parkStatements(d1: D1Database, run: Run, at: number, park: Park): Write<Tag>[] {
+  const ref = { tenant: run.row.tenantId, jobId: run.row.id, token: run.ref.token, at };
+  const writes: Write<Tag>[] = [];
+  const extra = (statement: D1PreparedStatement): Write<Tag> => ({ statement, tag: { kind: "extra" } });
+  const fresh = park.steps.filter((step) => !step.existing);
+  if (fresh.length > 0) {
+    const rows = fresh.map((s): ParkedStepRow => [s.name, s.kind, s.wakeAt, s.event, s.key, s.childId]);
+    writes.push(extra(insertParkedStepsStatement(d1, ref, rows)));
+  }
+  for (const statement of insertChildrenStatements(d1, ref, park.children)) writes.push(extra(statement));
+  for (const step of fresh) {
+    if (step.kind === "event") {
+      writes.push(
+        extra(completeFromRecentEventStatement(d1, ref, { name: step.name, event: step.event ?? "", key: step.key })),
+      );
+    }
+  }
+  // An event or a child may have completed a step while this run went on: the park then wakes the job itself.
+  const events = park.steps.filter((step) => step.kind === "event").map((step) => step.name);
+  const oldChildren = park.steps.some((step) => step.kind === "invoke" && step.existing);
+  if (events.length > 0 || oldChildren) {
+    const waitsOnChildren = park.steps.some((step) => step.kind === "invoke");
+    writes.push({ statement: recheckParkStatement(d1, ref, events, waitsOnChildren), tag: { kind: "wake" } });
+  }
+  return writes;
 }
 
 /** One wave: the finished jobs' outcomes (with their callbacks and counters) and the claims due, in one batch. */
@@ -159,6 +219,8 @@ async function commitWave(settling: Finished[], claims: Run[], deps: WaveDeps): 
   const writes: Write<Tag>[] = [];
   const extras: Write<Tag>[] = [];
   const successes: Written[] = [];
+  const parks: Write<Tag>[] = [];
+  const children: FinishedChild[] = [];
   const dropped: { run: Run; settlement: Extract<Settlement, { kind: "drop" }> }[] = [];
   const tally = createTally();
   for (const { run, outcome, finishedAt } of settling) {
@@ -175,13 +237,27 @@ async function commitWave(settling: Finished[], claims: Run[], deps: WaveDeps): 
       dropped.push({ run, settlement });
       continue;
     }
-    if (settlement.write.kind === "succeed") successes.push({ run, settlement });
-    else
+    const { write } = settlement;
+    if (write.kind === "succeed") successes.push({ run, settlement });
+    else if (write.kind === "park" && settlement.after.kind === "park") {
+      writes.push({ statement: parkStatement(deps.d1, write), tag: { kind: "outcome", entry: { run, settlement } } });
+      parks.push(...parkStatements(deps.d1, run, write.at, settlement.after.park));
+    } else if (write.kind !== "park") {
       writes.push({
-        statement: outcomeStatement(deps.d1, settlement.write),
+        statement: outcomeStatement(deps.d1, write),
         tag: { kind: "outcome", entry: { run, settlement } },
       });
-    tally.attempt(run.row.tenantId, run.row.type, settlement.end, settlement.durationMs);
+    }
+    if (settlement.end) tally.attempt(run.row.tenantId, run.row.type, settlement.end, settlement.durationMs);
+    // A child's final outcome completes its parent's invoke step (and may wake the parent), in the same batch.
+    if (settlement.finished && run.row.parentId) {
+      children.push({
+        tenant: run.row.tenantId,
+        id: run.row.id,
+        status: settlement.finished,
+        finishedAt,
+      });
+    }
     // Callback state commits with the outcome it reports (and lands only if that outcome did).
     if (settlement.finished && run.row.callbackUrl) {
       const event = settlement.finished === "succeeded" ? "job.succeeded" : "job.dead";
@@ -205,8 +281,15 @@ async function commitWave(settling: Finished[], claims: Run[], deps: WaveDeps): 
     extras.push({ statement, tag: { kind: "extra" } });
   }
 
-  // Callback marks go after the outcomes they depend on: the batch runs in order, as one transaction.
-  const committed = await commit(deps.d1, [...writes, ...extras]);
+  const done = childrenDoneStatements(deps.d1, children, now);
+  if (done) {
+    extras.push({ statement: done.steps, tag: { kind: "extra" } });
+    extras.push({ statement: done.wake, tag: { kind: "wake" } });
+  }
+
+  // Callback marks, park rows and child reports go after the outcomes they depend on: the batch runs in order, as
+  // one transaction.
+  const committed = await commit(deps.d1, [...writes, ...parks, ...extras]);
   for (const { run, settlement } of dropped) {
     run.log[settlement.log.level](settlement.log.msg, settlement.log.fields);
     run.delivery.message.ack();
@@ -229,6 +312,9 @@ async function commitWave(settling: Finished[], claims: Run[], deps: WaveDeps): 
 
   const nextAttempts: Wait[] = [];
   const callbacks: FinishedJob[] = [];
+  /** Messages to send once committed: children a park started, woken jobs, a park's own (delayed) wake. */
+  const toSend: WokenJob[] = [];
+  const woken: WokenJob[] = [];
   const settled = (entry: Written, landed: boolean) => {
     const { run, settlement } = entry;
     if (run.lease) release.push(run.lease);
@@ -245,7 +331,14 @@ async function commitWave(settling: Finished[], claims: Run[], deps: WaveDeps): 
         delaySeconds: settlement.after.delaySeconds,
         reason: "next attempt",
       });
-    } else run.delivery.message.ack();
+    } else {
+      run.delivery.message.ack();
+      if (settlement.after.kind === "park") {
+        const { park, wakeBySend } = settlement.after;
+        for (const child of park.children) toSend.push(child);
+        if (wakeBySend) toSend.push({ tenantId: run.row.tenantId, id: run.row.id, runAt: park.runAt });
+      }
+    }
     if (settlement.finished) callbacks.push({ row: run.row, status: settlement.finished });
   };
   for (const { tag, landed, result } of committed.writes) {
@@ -261,16 +354,21 @@ async function commitWave(settling: Finished[], claims: Run[], deps: WaveDeps): 
           run.stop.stop(new ClaimLostError("another delivery or a retry by hand took the job over"));
         }
       }
-    } else if (tag.kind === "outcome") settled(tag.entry, landed);
+    } else if (tag.kind === "wake") woken.push(...wokenOf(result));
+    else if (tag.kind === "outcome") settled(tag.entry, landed);
     else if (tag.kind === "successes") {
       const keys = result ? returnedKeys(result) : new Set<string>();
       for (const entry of tag.entries) settled(entry, keys.has(`${entry.run.row.tenantId}/${entry.run.row.id}`));
     }
   }
   // Slots are given back once the outcomes are recorded (one KeyGate call per key per wave).
+  // A job woken in this batch needs no delayed wake of its own any more.
+  const wokenKeys = new Set(woken.map((job) => `${job.tenantId}/${job.id}`));
+  const messages = [...woken, ...toSend.filter((job) => !wokenKeys.has(`${job.tenantId}/${job.id}`))];
   await Promise.all([
     releaseLeases(deps.gates, release, deps.log),
     sendWaits(deps.queue, nextAttempts, deps.log),
     enqueueCallbacks(deps.queue, callbacks, deps.log),
+    messages.length > 0 ? sendMessages(deps.queue, messages, now, deps.log) : undefined,
   ]);
 }

@@ -1,9 +1,10 @@
-// The tick's delayed-job phase: move `scheduled` jobs due within the next tick window into the queue.
+// The tick's delayed-job phase: move `scheduled` jobs due within the next tick window into the queue, and wake the
+// parked workflow jobs that are the tick's to wake (sleeps and event timeouts past the queue's delay, lost wakes).
 
 import type { JobMessage } from "../contract/job";
 import type { Logger } from "../core/logger";
 import type { Db } from "../db/client";
-import { releaseDueScheduled } from "../db/job-sweeps";
+import { releaseDueScheduled, releaseDueWaiting } from "../db/job-sweeps";
 import { sendMessages } from "../service/enqueue";
 
 /** Jobs released per tick; a bigger backlog drains over the following ticks. */
@@ -19,8 +20,12 @@ export async function releaseDelayed(
   queue: Queue<JobMessage>,
   log: Logger,
   now: number,
+  graceMs: number,
 ): Promise<{ released: number; sendFailures: number }> {
-  const released = await releaseDueScheduled(db, now + RELEASE_AHEAD_MS, RELEASE_PAGE, now);
+  const scheduled = await releaseDueScheduled(db, now + RELEASE_AHEAD_MS, RELEASE_PAGE, now);
+  // A waiting job whose wake went out as a delayed message is only taken once that message is overdue by the grace.
+  const waiting = await releaseDueWaiting(db, now + RELEASE_AHEAD_MS, now - graceMs, RELEASE_PAGE, now);
+  const released = [...scheduled, ...waiting];
   if (released.length === 0) return { released: 0, sendFailures: 0 };
   // The rows are committed as queued (and watched by the outbox index) before any message goes out.
   const sendFailures = await sendMessages(queue, released, now, log);

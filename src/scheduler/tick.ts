@@ -7,6 +7,7 @@ import { describeError } from "../core/errors";
 import { log } from "../core/logger";
 import { openDb } from "../db/client";
 import { pruneExpiredSessions } from "../db/sessions";
+import { releaseResumedTypes } from "../service/job-types";
 import type { DeclaredScheduleSync } from "./declared-schedules";
 import { fireDueSchedules } from "./fire-schedules";
 import { pruneFinished } from "./prune";
@@ -24,6 +25,7 @@ export type TickReport = {
   fired: number;
   duplicateFires: number;
   released: number;
+  releasedHeld: number;
   rescued: number;
   pruned: number;
   expiredSessions: number;
@@ -44,6 +46,7 @@ export async function tick(env: Env, now: number, options: TickOptions): Promise
     fired: 0,
     duplicateFires: 0,
     released: 0,
+    releasedHeld: 0,
     rescued: 0,
     pruned: 0,
     expiredSessions: 0,
@@ -72,9 +75,14 @@ export async function tick(env: Env, now: number, options: TickOptions): Promise
     report.sendFailures += fired.sendFailures;
   });
   await phase("delayed jobs", async () => {
-    const released = await releaseDelayed(db, queue, log, now);
+    const released = await releaseDelayed(db, queue, log, now, graceMs);
     report.released = released.released;
     report.sendFailures += released.sendFailures;
+  });
+  await phase("resumed types", async () => {
+    const held = await releaseResumedTypes({ d1: env.DB, queue, log, now });
+    report.releasedHeld = held.released;
+    report.sendFailures += held.sendFailures;
   });
   // The sweeps below walk the tenants table a page per tick (cursors in D1): a fixed number of queries per tick.
   await phase("outbox rescue", async () => {

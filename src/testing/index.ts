@@ -1,4 +1,6 @@
 // `edge-jobs/testing`: helpers for an app's own @cloudflare/vitest-plugin tests of its job types.
+
+export type { MemoryStepOptions } from "./memory-steps";
 export {
   InvalidPayloadError,
   type JobError,

@@ -7,6 +7,7 @@ import { newId } from "../core/ids";
 import { type Logger, log } from "../core/logger";
 import { decideAfterFailure } from "../core/state";
 import { runAttempt } from "../engine/attempt";
+import { type MemoryStepOptions, memorySteps } from "./memory-steps";
 
 export type RunJobOptions<E> = {
   /** The Worker's env as the job's ctx.env sees it; in a vitest-plugin test, `env` from "cloudflare:workers". */
@@ -22,6 +23,8 @@ export type RunJobOptions<E> = {
   log?: Logger;
   /** The retry delay's jitter (default Math.random). */
   random?: () => number;
+  /** ctx.step in memory (see memory-steps.ts): sleeps end at once, events and child results are given here. */
+  steps?: MemoryStepOptions;
 };
 
 type OutcomeBase = { attempt: number; progress: number | null; durationMs: number };
@@ -71,6 +74,7 @@ export async function runJob<Schema extends z.ZodType, Result, E>(
     claim: new AbortController().signal,
     env: options.env as unknown as Env,
     log: options.log ?? log.child({ jobId, type: definition.type, tenant, attempt }),
+    steps: () => memorySteps(options.steps),
   });
   const base = { attempt, progress: outcome.progress, durationMs: outcome.durationMs };
   if (outcome.ok) {
