@@ -1,4 +1,4 @@
-// Names the KeyGate objects: one per (tenant, idempotency key) and one per (tenant, flow key).
+// Names the KeyGate objects: one per (tenant, idempotency key), one per (tenant, flow key), one per (tenant, debounce key).
 import type { KeyGate } from "./key-gate";
 
 export type GateNamespace = DurableObjectNamespace<KeyGate>;
@@ -9,3 +9,6 @@ export const idempotencyGate = (ns: GateNamespace, tenant: string, key: string) 
 
 export const flowGate = (ns: GateNamespace, tenant: string, key: string) =>
   ns.get(ns.idFromName(`flow:${tenant}:${key}`));
+
+export const debounceGate = (ns: GateNamespace, tenant: string, key: string) =>
+  ns.get(ns.idFromName(`debounce:${tenant}:${key}`));

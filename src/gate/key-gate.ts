@@ -1,6 +1,16 @@
-// KeyGate: one SQLite-backed Durable Object per (tenant, key) for idempotency claims and flow control.
+// KeyGate: one SQLite-backed Durable Object per (tenant, key) for idempotency claims, flow control and debounce windows.
 import { DurableObject } from "cloudflare:workers";
-import { sqlWithPlatformLimits } from "../limits";
+import { insertDebouncedJob, replaceDebouncedJob } from "../db/debounce-statements";
+import type { JobRow } from "../db/schema";
+import { sqlWithPlatformLimits, withPlatformLimits } from "../limits";
+import {
+  type DebounceSettings,
+  type DebounceWindow,
+  nextWindow,
+  openWindow,
+  planArrival,
+  WINDOW_LINGER_MS,
+} from "./debounce";
 import {
   type AskingJob,
   decide,
@@ -29,6 +39,25 @@ export type AdmitAnswer = {
   deferred: { id: string; delaySeconds: number }[];
   /** True when the admitted jobs hold concurrency slots that must be released. */
   leased: boolean;
+};
+
+export type DebounceRequest = {
+  /** The request's job as the insert would store it (validated, its id a fresh candidate for a new window). */
+  row: JobRow;
+  settings: DebounceSettings;
+  /** The enqueue's clock: the window's times count from it. */
+  now: number;
+};
+
+export type DebounceAnswer = {
+  /** `created`: this arrival opened a window with its own row; `replaced`: it became the open window's job. */
+  kind: "created" | "replaced";
+  /** The job as stored after this arrival. */
+  row: JobRow;
+  /** This arrival's place in the window (1 opened it). */
+  seq: number;
+  /** True when the caller must send the job's message (none known to come is due by its new start). */
+  sendMessage: boolean;
 };
 
 export type FlowView = {
@@ -71,12 +100,19 @@ const FLOW_SCHEMA = [
   "CREATE TABLE IF NOT EXISTS flow_waiting (job_id TEXT PRIMARY KEY, until INTEGER NOT NULL) WITHOUT ROWID",
 ];
 const CLAIM = "claim";
+const WINDOW = "debounce";
 
 export class KeyGate extends DurableObject<Env> {
   /** Tables are created on the first write, so a read of an unknown key leaves no storage behind. */
   private tables: Set<string> | null = null;
 
   private guardedSql: SqlStorage | null = null;
+
+  /**
+   * Debounce arrivals run one at a time, D1 write included: a D1 call lets other requests into the object, and
+   * the window's order must be the order its writes land in (so the last arrival's payload is the one stored).
+   */
+  private debounceTail: Promise<unknown> = Promise.resolve();
 
   /** Under the dev-only limits harness (src/limits), a statement production would refuse throws here too. */
   private get sql() {
@@ -117,6 +153,55 @@ export class KeyGate extends DurableObject<Env> {
   /** Undoes a claim made for a request that was then refused as a whole, so the key stays free. */
   async unclaim(jobId: string): Promise<void> {
     if (this.ctx.storage.kv.get<Claim>(CLAIM)?.jobId === jobId) this.ctx.storage.kv.delete(CLAIM);
+  }
+
+  // ---- debounce ----
+
+  /**
+   * One enqueue with this object's debounce key: replaces the open window's job (if it has not started) with the
+   * request's row and moves its start, or opens a new window with the request's own row. The object writes the job
+   * to D1 itself, so a refused or failed write leaves the window as it was.
+   */
+  async debounce(request: DebounceRequest): Promise<DebounceAnswer> {
+    const turn = this.debounceTail.then(() => this.arrive(request));
+    this.debounceTail = turn.catch(() => undefined);
+    return turn;
+  }
+
+  private async arrive({ row, settings, now }: DebounceRequest): Promise<DebounceAnswer> {
+    const d1 = withPlatformLimits(this.env).DB;
+    const open = openWindow(this.ctx.storage.kv.get<DebounceWindow>(WINDOW), now);
+    if (open) {
+      const plan = planArrival(open, settings, open.jobId, now);
+      const replaced = await replaceDebouncedJob(d1, {
+        tenant: row.tenantId,
+        jobId: open.jobId,
+        row,
+        runAt: plan.runAt,
+        status: plan.status,
+        outbox: plan.outbox,
+        now: plan.at,
+      });
+      if (replaced) {
+        const window = nextWindow(open, plan, open.jobId);
+        this.ctx.storage.kv.put<DebounceWindow>(WINDOW, window);
+        await this.wakeAt(window.runAt + WINDOW_LINGER_MS);
+        return { kind: "replaced", row: replaced, seq: window.seq, sendMessage: plan.sendMessage };
+      }
+      // The window's job has started (or finished, or is gone): this arrival opens the next window.
+    }
+    const plan = planArrival(null, settings, row.id, now);
+    const stored: JobRow = { ...row, runAt: plan.runAt, status: plan.status, outbox: plan.outbox };
+    await insertDebouncedJob(d1, stored);
+    const window = nextWindow(null, plan, row.id);
+    this.ctx.storage.kv.put<DebounceWindow>(WINDOW, window);
+    await this.wakeAt(window.runAt + WINDOW_LINGER_MS);
+    return { kind: "created", row: stored, seq: 1, sendMessage: plan.sendMessage };
+  }
+
+  /** The open window, for tests and the dashboard; null when none is open at `now`. */
+  async debounceWindow(now = Date.now()): Promise<DebounceWindow | null> {
+    return openWindow(this.ctx.storage.kv.get<DebounceWindow>(WINDOW), now);
   }
 
   // ---- flow control ----
@@ -224,7 +309,7 @@ export class KeyGate extends DurableObject<Env> {
     };
   }
 
-  /** Cleans up: expired idempotency claims, idle flow state. An object left with nothing deletes its storage. */
+  /** Cleans up: expired idempotency claims, idle flow state, closed debounce windows. An object left with nothing deletes its storage. */
   override async alarm(): Promise<void> {
     const now = Date.now();
     let claim = this.ctx.storage.kv.get<Claim>(CLAIM);
@@ -232,6 +317,9 @@ export class KeyGate extends DurableObject<Env> {
       this.ctx.storage.kv.delete(CLAIM);
       claim = undefined;
     }
+    const stored = this.ctx.storage.kv.get<DebounceWindow>(WINDOW);
+    const window = openWindow(stored, now);
+    if (stored && !window) this.ctx.storage.kv.delete(WINDOW);
     const meta = this.hasFlowSchema() ? this.meta() : undefined;
     const live = meta ? liveLeases(this.leases(), now) : new Map<string, number>();
     const flowWake = meta ? Math.max(meta.last_seen + FLOW_IDLE_MS, ...live.values()) : null;
@@ -240,7 +328,9 @@ export class KeyGate extends DurableObject<Env> {
       for (const table of ["flow_meta", "flow_starts", "flow_leases", "flow_waiting"])
         this.sql.exec(`DELETE FROM ${table}`);
     }
-    const next = [claim?.expiresAt, flowIdle ? null : flowWake].filter((t): t is number => t != null);
+    const next = [claim?.expiresAt, flowIdle ? null : flowWake, window ? window.runAt + WINDOW_LINGER_MS : null].filter(
+      (t): t is number => t != null,
+    );
     if (next.length > 0) {
       await this.ctx.storage.setAlarm(Math.min(...next));
       return;
