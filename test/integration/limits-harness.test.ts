@@ -156,15 +156,20 @@ describe("limits harness: Durable Object calls and the Worker's own invocations"
     expect(takeViolations()).toHaveLength(1);
   });
 
-  it("guards every invocation of the Worker: a 60-job batch enqueue is fine on Standard, breaks Free's 50 queries", async () => {
+  it("guards every invocation of the Worker: a 60-job batch enqueue with 60 idempotency keys is fine on Standard, breaks Free's 50 subrequests", async () => {
     const { key } = await newTenant("limits");
-    const body = JSON.stringify({ jobs: values(60).map((i) => ({ type: "test-echo", payload: { i } })) });
+    // 60 distinct idempotency keys: 60 KeyGate calls, past the Free plan's 50 subrequests (the rows themselves are
+    // one INSERT: test/integration/enqueue-free-plan.test.ts).
+    const bodyFor = (plan: string) =>
+      JSON.stringify({
+        jobs: values(60).map((i) => ({ type: "test-echo", payload: { i }, idempotencyKey: `limits-${plan}-${i}` })),
+      });
     const enqueueOn = (plan: string) =>
       worker.fetch(
         new Request("http://edge-jobs.test/v1/jobs/batch", {
           method: "POST",
           headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-          body,
+          body: bodyFor(plan),
         }),
         { ...env, ENFORCE_PLATFORM_LIMITS: plan },
         createExecutionContext(),
@@ -172,6 +177,6 @@ describe("limits harness: Durable Object calls and the Worker's own invocations"
     expect((await enqueueOn("standard")).status).toBe(202);
     expect(takeViolations()).toEqual([]);
     expect((await enqueueOn("free")).status).toBe(500);
-    expect(takeViolations()).toEqual([expect.stringMatching(/free plan allows 50/)]);
+    expect(takeViolations()).toEqual([expect.stringMatching(/subrequest 51 .*free plan allows 50/)]);
   });
 });
