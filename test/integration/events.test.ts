@@ -18,6 +18,7 @@ import { meterD1 } from "../../src/metering/d1";
 import { EVENT_PRUNE_MARGIN_MS, pruneEvents } from "../../src/scheduler/prune";
 import { type EventDeps, eventDepsOf, sendEvent } from "../../src/service/events";
 import { ADMIN_TOKEN, call, newTenant, waitForStatus } from "../fixtures/api";
+import { tickAt } from "../fixtures/clock";
 
 type Waiter = { event: string; key?: string; step?: string };
 type Sent = { id: string; matched: number; more: boolean };
@@ -317,6 +318,31 @@ describe("POST /v1/events: matching", () => {
   });
 });
 
+describe("the log line", () => {
+  it("logs one 'event received' line per event with the matched count, never the data or the key", async () => {
+    const { tenant } = await newTenant("ev-log");
+    await park(tenant, [{ event: "card.charged", key: "secret-key-5" }]);
+    const lines: { msg: string; fields: Record<string, unknown> }[] = [];
+    const capture = {
+      info: (msg: string, fields: Record<string, unknown> = {}) => lines.push({ msg, fields }),
+      warn: (msg: string, fields: Record<string, unknown> = {}) => lines.push({ msg, fields }),
+      error: (msg: string, fields: Record<string, unknown> = {}) => lines.push({ msg, fields }),
+    };
+    const logger = { ...capture, child: () => logger, withMetadata: () => logger };
+    const sent = await sendEvent(
+      { name: "card.charged", key: "secret-key-5", data: { pan: "4111-secret-data" } },
+      deps(tenant, { log: logger }),
+    );
+    expect(lines).toEqual([
+      {
+        msg: "event received",
+        fields: { eventId: sent.id, event: "card.charged", matched: 1, jobsWoken: 1, more: false },
+      },
+    ]);
+    expect(JSON.stringify(lines)).not.toMatch(/secret/);
+  });
+});
+
 describe("the lookback: an event is kept for waits that start just after it", () => {
   it("an event nobody waits for is stored and found by the park-time lookup within 60 s, not after", async () => {
     const { tenant, key } = await newTenant("ev-look");
@@ -474,6 +500,19 @@ describe("many waiters", () => {
 });
 
 describe("the tick prunes events", () => {
+  it("a tick removes an event older than the lookback and its margin, and keeps a fresh one", async () => {
+    const { tenant } = await newTenant("ev-tick");
+    const now = Date.now();
+    const old = await sendEvent({ name: "stale" }, deps(tenant, { now: now - 3 * 60_000 }));
+    const fresh = await sendEvent({ name: "fresh" }, deps(tenant, { now: now - 10_000 }));
+    await tickAt(now);
+    const { results } = await env.DB.prepare(`SELECT id FROM events WHERE tenant_id = ?1`)
+      .bind(tenant)
+      .all<{ id: string }>();
+    expect(results.map((r) => r.id)).toEqual([fresh.id]);
+    expect(old.id).not.toBe(fresh.id);
+  });
+
   it("deletes events past the lookback (plus margin) and keeps recent ones", async () => {
     const { tenant } = await newTenant("ev-prune");
     const now = Date.now() + 7_200_000;
