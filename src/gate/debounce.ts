@@ -1,9 +1,9 @@
 // Debounce windows, pure: an arrival opens a window or replaces its job, when that job starts, and whether a message must go.
-import { MAX_QUEUE_DELAY_SECONDS } from "../contract/job";
+import { type DebounceSettings, MAX_QUEUE_DELAY_SECONDS } from "../contract/job";
 import { needsWatch } from "../core/rescue-window";
 
-/** What an enqueue's `debounce` says (the latest arrival's settings are the ones that count). */
-export type DebounceSettings = { key: string; seconds: number; maxWaitSeconds?: number };
+/** What an enqueue's `debounce` says; the latest arrival's settings are the ones that count. */
+export type { DebounceSettings };
 
 /**
  * The open window of one (tenant, debounce key): the job later enqueues replace until it starts. Times are unix ms.

@@ -115,7 +115,7 @@ function planDebounced(
     seconds: debounce.seconds,
     ...(debounce.maxWaitSeconds !== undefined ? { maxWaitSeconds: debounce.maxWaitSeconds } : {}),
   };
-  const options: JobOptions & { debounce: DebounceSettings } = { ...JSON.parse(row.options), debounce: settings };
+  const options: JobOptions = { ...(JSON.parse(row.options) as JobOptions), debounce: settings };
   row.options = JSON.stringify(options);
   return { index, settings, row };
 }
