@@ -176,7 +176,11 @@ export const events = sqliteTable(
     data: text("data"),
     receivedAt: integer("received_at").notNull(),
   },
-  (t) => [primaryKey({ columns: [t.tenantId, t.id] }), index("events_recent").on(t.tenantId, t.name, t.receivedAt)],
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    // A keyed wait finds its event in one probe; a keyless one scans the name's keys within the lookback.
+    index("events_recent").on(t.tenantId, t.name, t.key, t.receivedAt),
+  ],
 );
 
 export const apiKeys = sqliteTable(
