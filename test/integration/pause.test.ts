@@ -12,6 +12,7 @@ import { releaseResumedTypes, resumeJobType } from "../../src/service/job-types"
 import { call, enqueue, newTenant, waitForStatus } from "../fixtures/api";
 import { defaultJobs } from "../fixtures/default-jobs";
 import { answeringBatch, capturingQueue, type Sent } from "../fixtures/engine-doubles";
+import { seedJobs } from "../fixtures/seed";
 import { countedRuns, testJobs } from "../fixtures/test-jobs";
 import worker from "../fixtures/worker";
 
@@ -235,6 +236,34 @@ describe("a resume larger than one call, and the races around it", () => {
     expect(runs).toHaveLength(50);
     expect(new Set(runs.map((r) => r.jobId)).size).toBe(50);
   }, 90_000);
+
+  it("a resume of 1,200 held jobs over HTTP releases 1,000 within the call's limits, and the tick the other 200", async () => {
+    const { key, tenant } = await newTenant("big");
+    const seeded = await seedJobs(
+      Array.from({ length: 1_200 }, () => ({
+        tenantId: tenant,
+        type: "test-count",
+        status: "queued",
+        payload: '{"ms":0}',
+      })),
+    );
+    await env.DB.batch([
+      env.DB.prepare("UPDATE jobs SET paused = 1 WHERE tenant_id = ?1").bind(tenant),
+      pauseStatement(env.DB, tenant, "test-count", Date.now()),
+    ]);
+    expect(await heldCount(tenant)).toBe(1_200);
+    const released: Sent[] = [];
+    // The Worker's own invocation, under the limits harness (queries and subrequests per invocation).
+    expect((await fetchCapturing(key, "POST", "/v1/job-types/test-count/resume", released)).status).toBe(200);
+    expect(released).toHaveLength(1_000);
+    expect(await heldCount(tenant)).toBe(200);
+    const { queue, sent } = capturingQueue();
+    const rest = await releaseResumedTypes({ d1: env.DB, queue: queue as Queue<JobMessage>, log, now: Date.now() });
+    expect(rest).toEqual({ released: 200, sendFailures: 0 });
+    const all = [...released, ...sent].map((m) => m.body.id);
+    expect(new Set(all).size).toBe(1_200);
+    expect(all.sort()).toEqual(seeded.map((r) => r.id).sort());
+  }, 60_000);
 
   it("a type paused again mid-release keeps the rest held; the next resume releases them", async () => {
     const { key, tenant } = await newTenant("repause");
