@@ -456,6 +456,40 @@ describe("many waiters", () => {
     expect([...(await jobStates(tenant)).values()].every((j) => j.status === "queued")).toBe(true);
   });
 
+  it("over pages that mix keyless and keyed waits, a job is woken exactly when one of its waits was completed", async () => {
+    const { tenant } = await newTenant("ev-prop");
+    // 12 jobs with 1…3 waits each on "mix", keyless or on key "k" (or on "other", which must stay open).
+    const ids = await park(
+      tenant,
+      Array.from({ length: 12 }, (_, i) => ({ event: "mix", key: i % 3 === 0 ? "k" : undefined })),
+    );
+    const extra = ids.flatMap((id, i) =>
+      Array.from({ length: i % 3 }, (_, j) => ({ id, step: `w${j}`, key: [null, "k", "other"][(i + j) % 3] })),
+    );
+    await env.DB.prepare(
+      `INSERT INTO job_steps (tenant_id, job_id, name, kind, status, started_at, wake_at, event_name, event_key)
+       SELECT ?1, json_extract(value, '$.id'), json_extract(value, '$.step'), 'event', 'waiting', ?2, ?2, 'mix',
+         json_extract(value, '$.key') FROM json_each(?3)`,
+    )
+      .bind(tenant, FAR, JSON.stringify(extra))
+      .run();
+    const open = async () => (await steps2(tenant)).filter((r) => r.status === "waiting").length;
+    const expected = (await open()) - extra.filter((e) => e.key === "other").length;
+    let matched = 0;
+    for (let call = 0; call < 10; call++) {
+      const sent = await sendEvent({ name: "mix", key: "k" }, deps(tenant, { pageSize: 3, maxWakes: 7 }));
+      matched += sent.matched;
+      const done = new Set((await steps2(tenant)).filter((r) => r.status === "succeeded").map((r) => r.jobId));
+      for (const job of (await jobStates(tenant)).values()) {
+        // Woken (queued) if and only if a wait of it was completed: the two statements of a page picked the same waits.
+        expect(job.status, job.id).toBe(done.has(job.id) ? "queued" : "waiting");
+      }
+      if (!sent.more) break;
+    }
+    expect(matched).toBe(expected);
+    expect(await open()).toBe(extra.filter((e) => e.key === "other").length);
+  });
+
   it(`the default cap (${MAX_EVENT_WAKES_PER_CALL}) fits the Free plan's 50 queries and 50 subrequests`, async () => {
     const { tenant } = await newTenant("ev-cap");
     const n = MAX_EVENT_WAKES_PER_CALL + 1;
