@@ -24,6 +24,7 @@ import type { JobRow } from "../db/schema";
 import { recordTenant } from "../db/tenants";
 import type { GateNamespace } from "../gate/gate-client";
 import { claimIdempotencyKeys } from "../gate/idempotency-claims";
+import { enqueueWithDebounce } from "./debounce";
 import { refusedTargets } from "./enqueue-guard";
 import { createdJob, type JobParts } from "./enqueued-job";
 
@@ -147,6 +148,8 @@ export async function sendMessages(
 export type Enqueued = {
   row: JobRow;
   replayed: boolean;
+  /** The item joined an open debounce window: the answer is that window's job (HTTP 200 + `Debounced: true`). */
+  debounced?: boolean;
   /**
    * The job as the HTTP API answers it. A created job's answer is built from the request's own (JSON-born)
    * values rather than by re-parsing its row; a replay's comes from the stored original.
@@ -160,7 +163,17 @@ export type Enqueued = {
  * on an existing id, so a duplicate answers the original job and a retry after a crash creates it.
  */
 export async function enqueue(inputs: EnqueueInput[], ctx: EnqueueContext): Promise<Enqueued[]> {
-  const paths = inputs.map((_, i) => (inputs.length > 1 ? `jobs.${i}` : ""));
+  // Debounced items go through their KeyGate windows (service/debounce.ts); a plain request only reads one field per item.
+  for (const input of inputs) if (input.debounce) return enqueueWithDebounce(inputs, ctx, enqueuePlain);
+  return enqueuePlain(inputs, ctx);
+}
+
+/** The plain producer. `paths`: each item's place in the request (a debounced request passes its plain items' own). */
+async function enqueuePlain(
+  inputs: EnqueueInput[],
+  ctx: EnqueueContext,
+  paths: string[] = inputs.map((_, i) => (inputs.length > 1 ? `jobs.${i}` : "")),
+): Promise<Enqueued[]> {
   const plans = inputs.map((input, i) => planJob(input, ctx, paths[i] ?? ""));
   const rows = plans.map((plan) => plan.row);
   await claimKeys(inputs, rows, paths, ctx);
