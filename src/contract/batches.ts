@@ -12,8 +12,8 @@ export const BatchStatusSchema = z.enum(BATCH_STATUSES).openapi("BatchStatus", {
 export const MAX_BATCH_JOBS_PER_REQUEST = 100;
 
 /**
- * A batch's jobs are counted from their rows, so each item must create its own row: an idempotency key (which may
- * answer an existing job instead) is refused inside a batch.
+ * A batch's jobs are counted from their rows, so each item must create its own row: an idempotency key or a debounce
+ * (either may answer an existing job instead) is refused inside a batch.
  */
 const BatchJobsSchema = z
   .array(EnqueueSchema)
@@ -21,8 +21,10 @@ const BatchJobsSchema = z
   .max(MAX_BATCH_JOBS_PER_REQUEST)
   .superRefine((jobs, ctx) => {
     jobs.forEach((job, i) => {
-      if (job.idempotencyKey !== undefined) {
-        ctx.addIssue({ code: "custom", path: [i, "idempotencyKey"], message: "not accepted for a job of a batch" });
+      for (const field of ["idempotencyKey", "debounce"]) {
+        if ((job as Record<string, unknown>)[field] !== undefined) {
+          ctx.addIssue({ code: "custom", path: [i, field], message: "not accepted for a job of a batch" });
+        }
       }
     });
   });

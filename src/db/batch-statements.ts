@@ -56,19 +56,22 @@ export async function getBatchRow(d1: D1Database, tenant: string, id: string): P
   return prepared(d1, GET).bind(tenant, id).first<BatchRow>();
 }
 
-/** Newest first, by the primary key (no status) or the batches_status index (tenant, status, id). Reads limit + 1. */
-const LIST = `${SELECT_BATCH} WHERE tenant_id = ?1 AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR id < ?3)
-  ORDER BY id DESC LIMIT ?4`;
+/** Newest first, by the primary key or (with a status) the batches_status index (tenant, status, id). Reads limit + 1. */
+const LIST_ALL = `${SELECT_BATCH} WHERE tenant_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3`;
+const LIST_BY_STATUS = `${SELECT_BATCH} WHERE tenant_id = ?1 AND status = ?4 AND id < ?2 ORDER BY id DESC LIMIT ?3`;
+/** Above every batch id ("bat_" + base32): the first page's cursor. */
+const AFTER_LAST = "bat_~";
 
 export async function listBatchRows(
   d1: D1Database,
   tenant: string,
   filter: { status?: string; cursor?: string; limit: number },
 ): Promise<BatchRow[]> {
-  const { results } = await prepared(d1, LIST)
-    .bind(tenant, filter.status ?? null, filter.cursor ?? null, filter.limit + 1)
-    .all<BatchRow>();
-  return results;
+  const params = [tenant, filter.cursor ?? AFTER_LAST, filter.limit + 1];
+  const statement = filter.status
+    ? prepared(d1, LIST_BY_STATUS).bind(...params, filter.status)
+    : prepared(d1, LIST_ALL).bind(...params);
+  return (await statement.all<BatchRow>()).results;
 }
 
 /** One page of a batch cancel: up to ?4 of its unstarted jobs, found through the jobs_batch index. */

@@ -99,6 +99,7 @@ describe("POST /v1/batches", () => {
       { jobs: [] },
       { jobs: echoJobs(101) },
       { jobs: [{ type: "test-echo", idempotencyKey: "k1" }] },
+      { jobs: [{ type: "test-echo", debounce: { key: "d", seconds: 5 } }] },
       { jobs: echoJobs(1), open: "yes" },
       { jobs: echoJobs(1), surprise: 1 },
       { jobs: echoJobs(1), onSuccess: { type: "test-echo", payload: "not an object" } },
@@ -332,5 +333,44 @@ describe("POST /v1/batches/:id/cancel", () => {
       .bind(tenant, `${finisherPrefix}%`)
       .all<{ id: string }>();
     expect(finishers.results.map((r) => r.id)).toEqual([finisherJobId(id, "onComplete")]);
+  });
+});
+
+describe("GET /v1/batches", () => {
+  it("lists the tenant's batches newest first, a page at a time, filtered by status; refuses a bad filter with 400", async () => {
+    const { key, tenant } = await newTenant("bat-list");
+    const { request } = api(key);
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      ids.push((await request<BatchWithJobs>("POST", "/v1/batches", { jobs: echoJobs(1), open: true })).body.id);
+    }
+    // The middle one finishes: its job succeeds, then it is closed.
+    await env.DB.prepare("UPDATE jobs SET status = 'succeeded' WHERE tenant_id = ? AND batch_id = ?")
+      .bind(tenant, ids[1])
+      .run();
+    expect((await request<Batch>("POST", `/v1/batches/${ids[1]}/close`)).body.status).toBe("succeeded");
+
+    const first = await request<{ data: Batch[]; nextCursor: string | null }>("GET", "/v1/batches?limit=2");
+    expect(first.status).toBe(200);
+    expect(first.body.data.map((b) => b.id)).toEqual([ids[2], ids[1]]);
+    expect(first.body.nextCursor).toBe(ids[1]);
+    const second = await request<{ data: Batch[]; nextCursor: string | null }>(
+      "GET",
+      `/v1/batches?limit=2&cursor=${first.body.nextCursor}`,
+    );
+    expect(second.body).toEqual({ data: [expect.objectContaining({ id: ids[0] })], nextCursor: null });
+    const succeeded = await request<{ data: Batch[] }>("GET", "/v1/batches?status=succeeded");
+    expect(succeeded.body.data.map((b) => b.id)).toEqual([ids[1]]);
+    const running = await request<{ data: Batch[] }>("GET", "/v1/batches?status=running");
+    expect(running.body.data.map((b) => b.id)).toEqual([ids[2], ids[0]]);
+    // Another tenant sees none of them.
+    const other = await newTenant("bat-list-other");
+    expect((await api(other.key).request<{ data: Batch[] }>("GET", "/v1/batches")).body.data).toEqual([]);
+
+    for (const q of ["status=done", "cursor=job_01JABCDEFGHJKMNPQRSTVWXYZ0", "limit=0", "limit=101"]) {
+      const res = await request<ErrorBody>("GET", `/v1/batches?${q}`);
+      expect(res.status, q).toBe(400);
+      expect(res.body.error.code).toBe("invalid_request");
+    }
   });
 });
