@@ -178,12 +178,13 @@ export const saveBatchCallbackStatement = (
 ) => prepared(d1, SAVE_CALLBACK).bind(tenant, id, webhookId, state);
 
 /**
- * Finished batches whose callback is still pending and due (not attempted since `before`): the tick's rescue for a
- * callback message that was lost. Finished batches only, a page at a time.
+ * Finished batches whose callback is still pending and due (finished before `before`, next attempt not ahead): the
+ * tick's rescue for a callback message that was lost, a page at a time. The first term is the batches_callback_pending
+ * partial index's own condition, so only batches with a pending callback are read.
  */
 const PENDING_CALLBACKS = `SELECT tenant_id AS tenant, id FROM batches
-  WHERE status IN ('succeeded', 'completed') AND json_extract(callback_state, '$.status') = 'pending'
-    AND updated_at < ?1 AND coalesce(json_extract(callback_state, '$.nextAttemptAt'), '') < ?2
+  WHERE json_extract(callback_state, '$.status') = 'pending' AND updated_at < ?1
+    AND status IN ('succeeded', 'completed') AND coalesce(json_extract(callback_state, '$.nextAttemptAt'), '') < ?2
   LIMIT ?3`;
 
 export async function pendingBatchCallbacks(d1: D1Database, before: number, limit: number) {
