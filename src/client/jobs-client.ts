@@ -3,6 +3,10 @@ import createClient from "openapi-fetch";
 import { toJobsApiError } from "./errors";
 import type { paths } from "./openapi-types";
 import type {
+  Batch,
+  BatchPage,
+  BatchWithJobs,
+  CreateBatchRequest,
   CreateScheduleRequest,
   DeadRetryRequest,
   EnqueueRequest,
@@ -10,6 +14,8 @@ import type {
   Job,
   JobDetail,
   JobPage,
+  JobType,
+  ListBatchesQuery,
   ListDeadQuery,
   ListJobsQuery,
   ListSchedulesQuery,
@@ -73,6 +79,9 @@ export function createJobsClient(options: JobsClientOptions) {
     unwrap(http.GET("/v1/dead", { params: { query } }));
   const schedulePage = (query: ListSchedulesQuery & { cursor?: string }): Promise<SchedulePage> =>
     unwrap(http.GET("/v1/schedules", { params: { query } }));
+  const batchPage = (query: ListBatchesQuery & { cursor?: string }): Promise<BatchPage> =>
+    unwrap(http.GET("/v1/batches", { params: { query } }));
+  const byType = (type: string) => ({ params: { path: { type } } });
 
   return {
     /** 202 with the new job, or the original job when the idempotency key was seen within its TTL. */
@@ -123,6 +132,27 @@ export function createJobsClient(options: JobsClientOptions) {
      * after, and wakes their jobs. `more: true` says the call stopped at its cap; send it again for the rest.
      */
     sendEvent: (event: SendEventRequest): Promise<SentEvent> => unwrap(http.POST("/v1/events", { body: event })),
+
+    /** Every registered job type with its defaults, lane, payload JSON Schema and whether it is paused. */
+    jobTypes: async (): Promise<JobType[]> => (await unwrap(http.GET("/v1/job-types"))).data,
+    /** The type's jobs are still accepted and wait, queued, until it is resumed; nothing is dropped. */
+    pauseJobType: (type: string): Promise<JobType> => unwrap(http.POST("/v1/job-types/{type}/pause", byType(type))),
+    resumeJobType: (type: string): Promise<JobType> => unwrap(http.POST("/v1/job-types/{type}/resume", byType(type))),
+
+    batches: {
+      /** 1…100 jobs; `open: true` to add more until close. Finishes once every job has finished (closed batches only). */
+      create: (batch: CreateBatchRequest): Promise<BatchWithJobs> => unwrap(http.POST("/v1/batches", { body: batch })),
+      /** Adds 1…100 jobs while the batch is open (else `conflict`). */
+      add: (id: string, jobs: EnqueueRequest[]): Promise<BatchWithJobs> =>
+        unwrap(http.POST("/v1/batches/{id}/jobs", { ...byId(id), body: { jobs } })),
+      close: (id: string): Promise<Batch> => unwrap(http.POST("/v1/batches/{id}/close", byId(id))),
+      /** Cancels every job of the batch that has not started. */
+      cancel: (id: string): Promise<Batch> => unwrap(http.POST("/v1/batches/{id}/cancel", byId(id))),
+      get: (id: string): Promise<Batch> => unwrap(http.GET("/v1/batches/{id}", byId(id))),
+      /** Every matching batch, newest first; its jobs: `list({ batchId })`. */
+      list: (query: ListBatchesQuery = {}) => everyItem((cursor) => batchPage({ ...query, cursor })),
+      listPage: batchPage,
+    },
 
     flow: (key: string): Promise<FlowStatus> => unwrap(http.GET("/v1/flows/{key}", { params: { path: { key } } })),
     metrics: (): Promise<Metrics> => unwrap(http.GET("/v1/metrics")),

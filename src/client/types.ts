@@ -27,7 +27,15 @@ export type DeadRetryRequest = Schemas["DeadRetryRequest"];
 export type SendEventRequest = Schemas["SendEventRequest"];
 /** `{id, matched, more}`: how many waits the event completed, and whether the call stopped at its cap. */
 export type SentEvent = Schemas["SentEvent"];
+/** A registered job type (GET /v1/job-types): defaults, lane, paused for this tenant, payload JSON Schema. */
+export type JobType = Schemas["JobType"];
+export type Batch = Schemas["Batch"];
+export type BatchWithJobs = Schemas["BatchWithJobs"];
+export type BatchPage = Schemas["BatchPage"];
+export type BatchStatus = Schemas["BatchStatus"];
+export type CreateBatchRequest = Schemas["CreateBatchRequest"];
 
 export type ListJobsQuery = Omit<NonNullable<paths["/v1/jobs"]["get"]["parameters"]["query"]>, "cursor">;
 export type ListDeadQuery = Omit<NonNullable<paths["/v1/dead"]["get"]["parameters"]["query"]>, "cursor">;
 export type ListSchedulesQuery = Omit<NonNullable<paths["/v1/schedules"]["get"]["parameters"]["query"]>, "cursor">;
+export type ListBatchesQuery = Omit<NonNullable<paths["/v1/batches"]["get"]["parameters"]["query"]>, "cursor">;

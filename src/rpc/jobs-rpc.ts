@@ -1,10 +1,24 @@
 // JobsRpc: the job API for Workers in the same account, over a service binding instead of public HTTP.
 import { WorkerEntrypoint } from "cloudflare:workers";
 import type { z } from "zod";
-import type { EnqueueRequest, ListJobsQuery, SendEventRequest, SentEvent } from "../client/types";
+import type {
+  CreateBatchRequest,
+  EnqueueRequest,
+  ListBatchesQuery,
+  ListJobsQuery,
+  SendEventRequest,
+  SentEvent,
+} from "../client/types";
+import {
+  AddBatchJobsSchema,
+  BatchIdParam,
+  CreateBatchSchema,
+  ListBatchesQuery as ListBatchesQuerySchema,
+} from "../contract/batches";
 import { ApiError, notFound, zodIssues } from "../contract/errors";
 import { SendEventSchema } from "../contract/events";
 import type { JobMessage } from "../contract/job";
+import { JobTypeParam } from "../contract/job-types";
 import {
   BatchEnqueueSchema,
   EnqueueSchema,
@@ -20,12 +34,14 @@ import { readSteps } from "../db/job-steps";
 import { attemptLogOf, cancelJob, getJob, listJobs, rowToJob } from "../db/jobs";
 import type { JobRow } from "../db/schema";
 import { metered } from "../metering/invocation";
+import { addBatchJobs, cancelBatch, closeBatch, createBatch, getBatch, listBatches } from "../service/batches";
 import { type EnqueueContext, enqueue } from "../service/enqueue";
 import { enqueueContextOf } from "../service/enqueue-context";
 import { eventDepsOf, sendEvent } from "../service/events";
+import { type JobTypeDeps, listJobTypes, pauseJobType, resumeJobType } from "../service/job-types";
 import { jobPage, requeueByHand } from "../service/manage-jobs";
 import { refusalOf } from "./rpc-refusals";
-import type { Answer, Job, JobDetail, JobPage, Step } from "./rpc-types";
+import type { Answer, Batch, BatchPage, BatchWithJobs, Job, JobDetail, JobPage, JobType, Step } from "./rpc-types";
 
 /** Set on the caller's service binding (`[services.props]`): the tenant every call acts for. */
 export type JobsRpcProps = { tenant: string };
@@ -39,6 +55,15 @@ export interface JobsRpcCalls {
   cancel(id: string): Promise<Answer<"job", Job>>;
   retry(id: string): Promise<Answer<"job", Job>>;
   sendEvent(event: SendEventRequest): Promise<Answer<"event", SentEvent>>;
+  jobTypes(): Promise<Answer<"types", JobType[]>>;
+  pauseJobType(type: string): Promise<Answer<"type", JobType>>;
+  resumeJobType(type: string): Promise<Answer<"type", JobType>>;
+  createBatch(batch: CreateBatchRequest): Promise<Answer<"batch", BatchWithJobs>>;
+  addToBatch(id: string, jobs: EnqueueRequest[]): Promise<Answer<"batch", BatchWithJobs>>;
+  closeBatch(id: string): Promise<Answer<"batch", Batch>>;
+  cancelBatch(id: string): Promise<Answer<"batch", Batch>>;
+  getBatch(id: string): Promise<Answer<"batch", Batch>>;
+  listBatches(query?: ListBatchesQuery & { cursor?: string }): Promise<Answer<"page", BatchPage>>;
 }
 
 /** What createJobsRpc answers, named so that a declaration file can state it (an anonymous class's protected members cannot be). */
@@ -96,6 +121,14 @@ async function run<Name extends string, T>(
 function enqueueContext(env: Env, registry: JobRegistry, { tenant, log }: Session): EnqueueContext {
   return enqueueContextOf(env, { db: openDb(env.DB), registry, tenant, log });
 }
+
+function jobTypeDeps(env: Env, registry: JobRegistry, { tenant, log }: Session): JobTypeDeps {
+  return { d1: env.DB, queue: env.JOBS_QUEUE as Queue<JobMessage>, registry, tenant, log, now: Date.now() };
+}
+
+/** Stored JSON (finisher payloads, job payloads, JSON Schemas) typed as what RPC can carry: the casts only name it. */
+const wireBatch = <B>(batch: B) => batch as unknown as B extends { jobs: unknown } ? BatchWithJobs : Batch;
+const wireType = (entry: unknown) => entry as JobType;
 
 /** `not_found` when the job is not this tenant's, else `conflict` naming the state that blocked it. */
 async function refuse(db: Db, tenant: string, id: string, action: string): Promise<never> {
@@ -184,6 +217,76 @@ export function createJobsRpc(jobs: JobDefinition[]): JobsRpcClass {
       return run("sendEvent", "event", this.ctx.props, this.env, async ({ tenant, log }, env) =>
         sendEvent(parse(SendEventSchema, event), eventDepsOf(env, { tenant, log })),
       );
+    }
+
+    /** Like GET /v1/job-types: every registered type, its payload's JSON Schema and whether it is paused. */
+    jobTypes(): Promise<Answer<"types", JobType[]>> {
+      return run("jobTypes", "types", this.ctx.props, this.env, async ({ tenant }, env) =>
+        (await listJobTypes({ d1: env.DB, registry, tenant })).map(wireType),
+      );
+    }
+
+    /** Like POST /v1/job-types/:type/pause: its jobs are accepted and wait, queued, until resumed; `not_found` for an unknown type. */
+    pauseJobType(type: string): Promise<Answer<"type", JobType>> {
+      return run("pauseJobType", "type", this.ctx.props, this.env, async (session, env) =>
+        wireType(await pauseJobType(jobTypeDeps(env, registry, session), parse(JobTypeParam, { type }).type)),
+      );
+    }
+
+    /** Like POST /v1/job-types/:type/resume: the held jobs are sent again. */
+    resumeJobType(type: string): Promise<Answer<"type", JobType>> {
+      return run("resumeJobType", "type", this.ctx.props, this.env, async (session, env) => {
+        const resumed = await resumeJobType(jobTypeDeps(env, registry, session), parse(JobTypeParam, { type }).type);
+        const { released: _released, ...entry } = resumed;
+        return wireType(entry);
+      });
+    }
+
+    /** Like POST /v1/batches: 1…100 jobs, validated all or nothing; the batch with the jobs it created. */
+    createBatch(batch: CreateBatchRequest): Promise<Answer<"batch", BatchWithJobs>> {
+      return run("createBatch", "batch", this.ctx.props, this.env, async (session, env) =>
+        wireBatch(await createBatch(enqueueContext(env, registry, session), parse(CreateBatchSchema, batch))),
+      );
+    }
+
+    /** Like POST /v1/batches/:id/jobs: adds jobs while the batch is open, else `conflict`. */
+    addToBatch(id: string, jobs: EnqueueRequest[]): Promise<Answer<"batch", BatchWithJobs>> {
+      return run("addToBatch", "batch", this.ctx.props, this.env, async (session, env) => {
+        const batchId = parse(BatchIdParam, { id }).id;
+        const input = parse(AddBatchJobsSchema, { jobs });
+        return wireBatch(await addBatchJobs(enqueueContext(env, registry, session), batchId, input.jobs));
+      });
+    }
+
+    /** Like POST /v1/batches/:id/close: no more jobs; it finishes when its last job does. */
+    closeBatch(id: string): Promise<Answer<"batch", Batch>> {
+      return run("closeBatch", "batch", this.ctx.props, this.env, async (session, env) =>
+        wireBatch(await closeBatch(enqueueContext(env, registry, session), parse(BatchIdParam, { id }).id)),
+      );
+    }
+
+    /** Like POST /v1/batches/:id/cancel: cancels every job of the batch that has not started. */
+    cancelBatch(id: string): Promise<Answer<"batch", Batch>> {
+      return run("cancelBatch", "batch", this.ctx.props, this.env, async (session, env) =>
+        wireBatch(await cancelBatch(enqueueContext(env, registry, session), parse(BatchIdParam, { id }).id)),
+      );
+    }
+
+    /** Like GET /v1/batches/:id. */
+    getBatch(id: string): Promise<Answer<"batch", Batch>> {
+      return run("getBatch", "batch", this.ctx.props, this.env, async ({ tenant }, env) => {
+        const batch = await getBatch(openDb(env.DB), tenant, parse(BatchIdParam, { id }).id);
+        if (!batch) throw notFound("batch");
+        return wireBatch(batch);
+      });
+    }
+
+    /** Like GET /v1/batches: one page, newest first. */
+    listBatches(query: ListBatchesQuery & { cursor?: string } = {}): Promise<Answer<"page", BatchPage>> {
+      return run("listBatches", "page", this.ctx.props, this.env, async ({ tenant }, env) => {
+        const page = await listBatches(openDb(env.DB), tenant, parse(ListBatchesQuerySchema, query));
+        return { data: page.data.map(wireBatch), nextCursor: page.nextCursor };
+      });
     }
   };
 }

@@ -111,6 +111,38 @@ describe("the typed client against a real wrangler dev", () => {
     expect([gone.code, gone.status]).toEqual(["not_found", 404]);
   });
 
+  it("runs a workflow: the job parks for its event, sendEvent wakes it, get lists its steps", async () => {
+    const job = await client.enqueue({ type: "fulfill-order", payload: { orderId: "c-wf", followUpDelaySeconds: 1 } });
+    expect(job).toMatchObject({ queue: "default", batchId: null, parentId: null, waitingFor: null });
+    let parked = await client.get(job.id);
+    for (const deadline = Date.now() + 30_000; parked.status !== "waiting" && Date.now() < deadline; ) {
+      await new Promise((r) => setTimeout(r, 200));
+      parked = await client.get(job.id);
+    }
+    // Typed: waitingFor narrows by kind, steps carry their kind and status.
+    const waitingFor = parked.waitingFor;
+    expect(waitingFor?.kind).toBe("event");
+    if (waitingFor?.kind === "event") expect([waitingFor.event, waitingFor.key]).toEqual(["payment.captured", "c-wf"]);
+    expect(parked.steps.map((s) => `${s.name}:${s.kind}:${s.status}`)).toEqual([
+      "reserve-stock:run:succeeded",
+      "payment:event:waiting",
+    ]);
+    const sentEvent = await client.sendEvent({ name: "payment.captured", key: "c-wf", data: { amountCents: 1 } });
+    expect(sentEvent).toMatchObject({ id: expect.stringMatching(/^evt_/), matched: 1, more: false });
+    const done = await settled(client, job.id);
+    expect(done.status).toBe("succeeded");
+    expect(done.steps.map((s) => s.name)).toEqual([
+      "reserve-stock",
+      "payment",
+      "notify-warehouse",
+      "follow-up",
+      "send-follow-up",
+    ]);
+    expect(done.steps.find((s) => s.name === "payment")?.result).toEqual({ amountCents: 1 });
+    const bad = await refusal(client.sendEvent({ name: "" }));
+    expect([bad.code, bad.status, bad.issues?.[0]?.path]).toEqual(["invalid_request", 400, "name"]);
+  });
+
   it("sends the idempotency key as the header: a repeat answers the original job, a changed payload conflicts", async () => {
     const body = { type: "sync-order-side-effects", payload: { orderId: "c-9" }, delaySeconds: 3600 };
     const first = await client.enqueue(body, { idempotencyKey: "order-c-9" });

@@ -184,6 +184,54 @@ describe("JobsRpc's events", () => {
   });
 });
 
+describe("JobsRpc's job types and batches", () => {
+  it("lists, pauses and resumes job types like the HTTP routes", async () => {
+    const { tenant, key } = await newTenant("rpc-types");
+    const rpc = rpcFor(tenant);
+    const types = ok(await rpc.jobTypes()).types;
+    const viaHttp = await call<{ data: { type: string }[] }>("GET", "/v1/job-types", { token: key });
+    // The test Worker's HTTP registry has one type more (the chaos fixture); each type RPC lists reads the same.
+    const httpByType = new Map(viaHttp.body.data.map((t) => [t.type, t]));
+    expect(types.length).toBeGreaterThan(3);
+    for (const entry of types) expect(entry).toEqual(httpByType.get(entry.type));
+    expect(types.find((t) => t.type === "test-echo")).toMatchObject({ paused: false, queue: "default" });
+    expect(ok(await rpc.pauseJobType("test-echo")).type).toMatchObject({ type: "test-echo", paused: true });
+    expect(ok(await rpc.jobTypes()).types.find((t) => t.type === "test-echo")?.paused).toBe(true);
+    expect(ok(await rpc.resumeJobType("test-echo")).type).toMatchObject({ type: "test-echo", paused: false });
+    expect(refused(await rpc.pauseJobType("no-such-type")).code).toBe("not_found");
+  });
+
+  it("creates, reads, lists, closes and cancels batches like the HTTP routes", async () => {
+    const { tenant, key } = await newTenant("rpc-batches");
+    const rpc = rpcFor(tenant);
+    const created = ok(
+      await rpc.createBatch({
+        jobs: [{ type: "test-echo", payload: { value: 1 }, delaySeconds: 3600 }],
+        description: "via rpc",
+        open: true,
+      }),
+    ).batch;
+    expect(created).toMatchObject({ status: "running", description: "via rpc", total: 1, open: true });
+    expect(created.jobs.map((j) => j.batchId)).toEqual([created.id]);
+    const added = ok(await rpc.addToBatch(created.id, [{ type: "test-echo", delaySeconds: 3600 }])).batch;
+    expect(added.total).toBe(2);
+    const viaHttp = await call("GET", `/v1/batches/${created.id}`, { token: key });
+    expect(ok(await rpc.getBatch(created.id)).batch).toEqual(viaHttp.body);
+    expect(ok(await rpc.listBatches()).page.data.map((b) => b.id)).toEqual([created.id]);
+    expect(ok(await rpc.closeBatch(created.id)).batch.open).toBe(false);
+    expect(refused(await rpc.addToBatch(created.id, [{ type: "test-echo" }])).code).toBe("conflict");
+    const cancelled = ok(await rpc.cancelBatch(created.id)).batch;
+    expect(cancelled).toMatchObject({ cancelled: 2, pending: 0 });
+    const jobs = await call<{ data: { status: string }[] }>("GET", `/v1/jobs?batchId=${created.id}`, { token: key });
+    expect(jobs.body.data.map((j) => j.status)).toEqual(["cancelled", "cancelled"]);
+    // Another tenant sees no such batch; a refused create writes nothing.
+    const other = await newTenant("rpc-batches-other");
+    expect(refused(await rpcFor(other.tenant).getBatch(created.id)).code).toBe("not_found");
+    expect(refused(await rpc.createBatch({ jobs: [] })).code).toBe("invalid_request");
+    expect(ok(await rpc.listBatches()).page.data).toHaveLength(1);
+  });
+});
+
 describe("JobsRpc's cost", () => {
   it("writes exactly the D1 rows an HTTP enqueue writes for the same batch", async () => {
     const { tenant, key } = await newTenant("rpc-cost");
