@@ -27,10 +27,17 @@ const STILL_PAUSED = (tenant: string, type: string) =>
  * as the consumer read each row, ?2 now. A job whose type is paused for its tenant right now (the same
  * statement checks paused_types, so no resume can slip between a read and the write) is parked: paused = 1,
  * status queued (a retrying job's backoff has passed; a lapsed running claim is given up), no lease, and off
- * the outbox index, since it has no message to lose. It lands only on the row as read. RETURNING names the
- * held jobs; every other job goes on through the gate. A batch with nothing paused writes no row.
+ * the outbox index, since it has no message to lose. It lands only on the row as read. The first hold adds a
+ * deferral entry to the attempt log (?3 is now as ISO text), so the job says why it waits; a redelivery's hold
+ * adds none. RETURNING names the held jobs; every other job goes on through the gate. A batch with nothing paused
+ * writes no row.
  */
-const HOLD = `UPDATE jobs SET paused = 1, status = 'queued', lease_until = NULL, outbox = 0, updated_at = ?2
+const HOLD = `UPDATE jobs SET paused = 1, status = 'queued', lease_until = NULL, outbox = 0, updated_at = ?2,
+    attempt_log = CASE WHEN jobs.paused = 0 THEN json_insert(jobs.attempt_log, '$[#]', json_object(
+      'attempt', jobs.attempts + 1, 'startedAt', ?3, 'finishedAt', ?3, 'durationMs', 0, 'outcome', 'deferred',
+      'error', json_object('name', 'TypePaused',
+        'message', 'job type "' || jobs.type || '" is paused: the job waits, queued, until it is resumed')))
+      ELSE jobs.attempt_log END
   FROM (SELECT ${["tenant", "id", "attempts", "token", "status"]
     .map((name, i) => `json_extract(value, '$[${i}]') AS ${name}`)
     .join(", ")} FROM json_each(?1)) AS o
@@ -46,7 +53,11 @@ export type HoldKey = { tenantId: string; id: string; attempts: number; runToken
 export const HOLDS_PER_STATEMENT = 100;
 
 export const holdStatement = (d1: D1Database, rows: readonly HoldKey[], now: number) =>
-  prepared(d1, HOLD).bind(JSON.stringify(rows.map((r) => [r.tenantId, r.id, r.attempts, r.runToken, r.status])), now);
+  prepared(d1, HOLD).bind(
+    JSON.stringify(rows.map((r) => [r.tenantId, r.id, r.attempts, r.runToken, r.status])),
+    now,
+    new Date(now).toISOString(),
+  );
 
 export type ReleasedRow = { tenantId: string; id: string; status: string; runAt: number };
 

@@ -95,6 +95,15 @@ describe("pause and resume a job type", () => {
     expect(runsOf(ids)).toEqual([]);
     const rows = await rowsOf(tenant, ids);
     expect(rows.map((r) => [r.status, r.attempts, r.paused])).toEqual(rows.map(() => ["queued", 0, 1]));
+    // The job says why it waits: one deferral entry, not an attempt.
+    const detail = await waitForStatus(key, ids[0] ?? "", ["queued"]);
+    expect(detail.attemptLog).toEqual([
+      expect.objectContaining({
+        attempt: 1,
+        outcome: "deferred",
+        error: expect.objectContaining({ name: "TypePaused" }),
+      }),
+    ]);
     const listed = await call<{ data: Job[] }>("GET", "/v1/jobs?status=dead", { token: key });
     expect(listed.body.data).toEqual([]);
 
@@ -102,6 +111,7 @@ describe("pause and resume a job type", () => {
     const again = await deliver(sent.slice(0, 3));
     expect(again.kinds).toEqual(["ack", "ack", "ack"]);
     expect(runsOf(ids)).toEqual([]);
+    expect((await waitForStatus(key, ids[0] ?? "", ["queued"])).attemptLog).toHaveLength(1);
 
     const released: Sent[] = [];
     const resumed = await fetchCapturing(key, "POST", "/v1/job-types/test-count/resume", released);
