@@ -65,12 +65,23 @@ export const moreWaitingStatement = (d1: D1Database, event: EventRecord) =>
 export type WokenJob = { tenantId: string; id: string; runAt: number };
 
 /**
- * ?1 tenant, ?2 name, ?3 key the wait named (null: any key), ?4 since (now - EVENT_LOOKBACK_MS). The first event
- * received since then that this wait would have matched, or no row. Served by events_recent (tenant, name, received_at).
+ * The first event of ?1 the tenant received since `p.since` (placeholders) named `p.name` that a wait on `p.key`
+ * would have matched. Two texts, chosen by whether the wait named a key: a keyed wait is one
+ * range probe of events_recent (tenant, name, key, received_at); a keyless one reads the name's events of the last
+ * minutes (the table holds no more) and takes the oldest. `(?3 IS NULL OR key = ?3)` in one text would make SQLite
+ * walk the tenant's primary key instead.
  */
-const LOOKUP_RECENT = `SELECT id, data, received_at AS receivedAt FROM events
-  WHERE tenant_id = ?1 AND name = ?2 AND received_at >= ?4 AND (?3 IS NULL OR key = ?3)
-  ORDER BY received_at, id LIMIT 1`;
+const recentEvent = (keyed: boolean, columns: string, p: { name: string; key: string; since: string }) =>
+  `SELECT ${columns} FROM events INDEXED BY events_recent
+    WHERE tenant_id = ?1 AND name = ${p.name} AND ${keyed ? `key = ${p.key} AND ` : ""}received_at >= ${p.since}
+    ORDER BY received_at, id LIMIT 1`;
+
+/** ?1 tenant, ?2 name, ?3 key the wait named (null: any key; then unused), ?4 since (now - EVENT_LOOKBACK_MS). */
+const LOOKUP_PARAMS = { name: "?2", key: "?3", since: "?4" };
+const LOOKUP_RECENT = {
+  keyed: recentEvent(true, "id, data, received_at AS receivedAt", LOOKUP_PARAMS),
+  any: recentEvent(false, "id, data, received_at AS receivedAt", LOOKUP_PARAMS),
+};
 
 export type RecentEventRow = { id: string; data: string | null; receivedAt: number };
 
@@ -84,19 +95,21 @@ export const lookupRecentEventStatement = (
   name: string,
   key: string | null,
   since: number,
-) => prepared(d1, LOOKUP_RECENT).bind(tenant, name, key, since);
+) => prepared(d1, key === null ? LOOKUP_RECENT.any : LOOKUP_RECENT.keyed).bind(tenant, name, key, since);
 
 /**
- * ?1 tenant, ?2 job id, ?3 step name, ?4 event name, ?5 key the wait named (null: any key), ?6 since, ?7 now. The same
- * lookup as a write: a waiting event step that an event received since `since` matches succeeds at once with that
- * event's data (the first one of the window; 'null' when it carried none). RETURNING says whether it did.
+ * ?1 tenant, ?2 job id, ?3 step name, ?4 event name, ?5 the key the wait named (null: any key; then unused), ?6 since,
+ * ?7 now. The same lookup as a write: a waiting event step that an event received since `since`
+ * matches succeeds at once with that event's data (the first one of the window; 'null' when it carried none).
+ * RETURNING says whether it did.
  */
-const COMPLETE_FROM_RECENT = `UPDATE job_steps SET status = 'succeeded', result = coalesce(e.data, 'null'), finished_at = ?7
-  FROM (SELECT data FROM events
-    WHERE tenant_id = ?1 AND name = ?4 AND received_at >= ?6 AND (?5 IS NULL OR key = ?5)
-    ORDER BY received_at, id LIMIT 1) AS e
+const completeFromRecent = (keyed: boolean) =>
+  `UPDATE job_steps SET status = 'succeeded', result = coalesce(e.data, 'null'), finished_at = ?7
+  FROM (${recentEvent(keyed, "data", { name: "?4", key: "?5", since: "?6" })}) AS e
   WHERE job_steps.tenant_id = ?1 AND job_steps.job_id = ?2 AND job_steps.name = ?3 AND job_steps.status = 'waiting'
   RETURNING job_steps.result AS result`;
+
+const COMPLETE_FROM_RECENT = { keyed: completeFromRecent(true), any: completeFromRecent(false) };
 
 export type WaitRef = {
   tenant: string;
@@ -113,7 +126,7 @@ export type WaitRef = {
  * before it is found here and one committed after it finds the step): completes the step from a recent event.
  */
 export const completeFromRecentEventStatement = (d1: D1Database, wait: WaitRef) =>
-  prepared(d1, COMPLETE_FROM_RECENT).bind(
+  prepared(d1, wait.key === null ? COMPLETE_FROM_RECENT.any : COMPLETE_FROM_RECENT.keyed).bind(
     wait.tenant,
     wait.jobId,
     wait.step,
@@ -131,3 +144,16 @@ const PRUNE = `DELETE FROM events WHERE (tenant_id, id) IN (SELECT tenant_id, id
 
 export const pruneEventsStatement = (d1: D1Database, before: number, page: number) =>
   prepared(d1, PRUNE).bind(before, page);
+
+/** Every text above, for the test that reads their query plans (each must stay on its index). */
+export const EVENT_SQL = {
+  insert: INSERT_EVENT,
+  wakeJobs: WAKE_JOBS,
+  wakeSteps: WAKE_STEPS,
+  more: MORE,
+  lookupKeyed: LOOKUP_RECENT.keyed,
+  lookupAny: LOOKUP_RECENT.any,
+  completeKeyed: COMPLETE_FROM_RECENT.keyed,
+  completeAny: COMPLETE_FROM_RECENT.any,
+  prune: PRUNE,
+};

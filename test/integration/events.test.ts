@@ -10,6 +10,7 @@ import { createLogger } from "../../src/core/logger";
 import { EVENT_LOOKBACK_MS, MAX_STEP_RESULT_BYTES } from "../../src/core/steps";
 import {
   completeFromRecentEventStatement,
+  EVENT_SQL,
   lookupRecentEventStatement,
   type RecentEventRow,
 } from "../../src/db/event-statements";
@@ -412,6 +413,30 @@ describe("the park-time completion for the engine", () => {
     expect(rows.get(late as string)).toMatchObject({ status: "succeeded", finishedAt: t + 59_000 });
     expect(rows.get(otherKey as string)?.status).toBe("waiting");
     expect(rows.get(tooLate as string)?.status).toBe("waiting");
+  });
+});
+
+describe("query plans", () => {
+  it("every event statement reads through its index, never a tenant's whole primary key range", async () => {
+    const plans: Record<string, string> = {};
+    for (const [name, sql] of Object.entries(EVENT_SQL)) {
+      const params = Math.max(...[...sql.matchAll(/\?(\d+)/g)].map((m) => Number(m[1])));
+      const { results } = await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`)
+        .bind(...Array.from({ length: params }, () => null))
+        .all<{ detail: string }>();
+      plans[name] = results.map((r) => r.detail).join(" | ");
+    }
+    for (const name of ["wakeJobs", "wakeSteps", "more"]) {
+      expect(plans[name], name).toContain("job_steps_waiting_events (tenant_id=? AND event_name=? AND event_key=?)");
+    }
+    expect(plans.lookupKeyed).toContain("events_recent (tenant_id=? AND name=? AND key=? AND received_at>?)");
+    expect(plans.completeKeyed).toContain("events_recent (tenant_id=? AND name=? AND key=? AND received_at>?)");
+    expect(plans.lookupAny).toContain("events_recent (tenant_id=? AND name=?)");
+    expect(plans.completeAny).toContain("events_recent (tenant_id=? AND name=?)");
+    for (const [name, plan] of Object.entries(plans)) {
+      expect(plan, name).not.toMatch(/USING PRIMARY KEY \(tenant_id=\?\)/);
+      if (name !== "prune") expect(plan, name).not.toMatch(/\bSCAN (events|job_steps|jobs)\b/);
+    }
   });
 });
 
