@@ -111,7 +111,12 @@ export const batches = sqliteTable(
     updatedAt: integer("updated_at").notNull(),
     finishedAt: integer("finished_at"),
   },
-  (t) => [primaryKey({ columns: [t.tenantId, t.id] }), index("batches_status").on(t.tenantId, t.status, t.id)],
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    index("batches_status").on(t.tenantId, t.status, t.id),
+    // The tick's rescue of batch callbacks whose message was lost: only finished batches with a pending callback have a row.
+    index("batches_callback_pending").on(t.updatedAt).where(sql`json_extract(callback_state, '$.status') = 'pending'`),
+  ],
 );
 
 /** Job types paused per tenant (POST /v1/job-types/:type/pause); a row here survives restarts and deploys. */

@@ -1,0 +1,1 @@
+CREATE INDEX `batches_callback_pending` ON `batches` (`updated_at`) WHERE json_extract(callback_state, '$.status') = 'pending';
