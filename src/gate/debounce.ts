@@ -114,3 +114,37 @@ export function debounceIssues(
   }
   return issues;
 }
+
+/** One arrival of a group: its settings and its clock. */
+export type Arrival = { settings: Pick<DebounceSettings, "seconds" | "maxWaitSeconds">; now: number };
+
+export type GroupPlan = {
+  /** Each arrival's place in the window, in arrival order. */
+  seqs: number[];
+  /** The start, status and watch of the job after the group: the last arrival's plan. */
+  final: ArrivalPlan;
+  /** One message at most for the whole group (see planArrival). */
+  sendMessage: boolean;
+  window: DebounceWindow;
+};
+
+/**
+ * Arrivals that queued up behind one D1 write are applied as one write: each gets its own place (seq) as if applied
+ * alone, and the last one's request is the job that gets stored (the last arrival wins either way).
+ */
+export function planGroup(window: DebounceWindow | null, arrivals: readonly Arrival[], jobId: string): GroupPlan {
+  let current = window;
+  let final: ArrivalPlan | null = null;
+  const seqs: number[] = [];
+  for (const { settings, now } of arrivals) {
+    final = planArrival(current, settings, jobId, now);
+    current = nextWindow(current, final, jobId);
+    seqs.push(current.seq);
+  }
+  if (!final || !current) throw new Error("planGroup needs at least one arrival");
+  // The intermediate plans sent nothing: only the group's final start decides whether a message must go.
+  const carried = window !== null && window.messageAt > final.at && window.messageAt <= final.runAt;
+  const sendMessage = final.status === "queued" && !carried;
+  const messageAt = sendMessage ? final.runAt : (window?.messageAt ?? 0);
+  return { seqs, final: { ...final, sendMessage }, sendMessage, window: { ...current, messageAt } };
+}

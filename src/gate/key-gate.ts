@@ -3,14 +3,7 @@ import { DurableObject } from "cloudflare:workers";
 import { insertDebouncedJob, replaceDebouncedJob } from "../db/debounce-statements";
 import type { JobRow } from "../db/schema";
 import { sqlWithPlatformLimits, withPlatformLimits } from "../limits";
-import {
-  type DebounceSettings,
-  type DebounceWindow,
-  nextWindow,
-  openWindow,
-  planArrival,
-  WINDOW_LINGER_MS,
-} from "./debounce";
+import { type DebounceSettings, type DebounceWindow, openWindow, planGroup, WINDOW_LINGER_MS } from "./debounce";
 import {
   type AskingJob,
   decide,
@@ -108,11 +101,13 @@ export class KeyGate extends DurableObject<Env> {
 
   private guardedSql: SqlStorage | null = null;
 
-  /**
-   * Debounce arrivals run one at a time, D1 write included: a D1 call lets other requests into the object, and
-   * the window's order must be the order its writes land in (so the last arrival's payload is the one stored).
-   */
-  private debounceTail: Promise<unknown> = Promise.resolve();
+  /** Debounce arrivals waiting for the D1 write in flight (see drainArrivals). */
+  private arrivals: {
+    request: DebounceRequest;
+    resolve: (answer: DebounceAnswer) => void;
+    reject: (err: unknown) => void;
+  }[] = [];
+  private writing = false;
 
   /** Under the dev-only limits harness (src/limits), a statement production would refuse throws here too. */
   private get sql() {
@@ -160,43 +155,93 @@ export class KeyGate extends DurableObject<Env> {
   /**
    * One enqueue with this object's debounce key: replaces the open window's job (if it has not started) with the
    * request's row and moves its start, or opens a new window with the request's own row. The object writes the job
-   * to D1 itself, so a refused or failed write leaves the window as it was.
+   * to D1 itself, so the window's order is the order its writes land in, and a failed write leaves the window as it was.
    */
   async debounce(request: DebounceRequest): Promise<DebounceAnswer> {
-    const turn = this.debounceTail.then(() => this.arrive(request));
-    this.debounceTail = turn.catch(() => undefined);
-    return turn;
+    return new Promise<DebounceAnswer>((resolve, reject) => {
+      this.arrivals.push({ request, resolve, reject });
+      if (!this.writing) void this.drainArrivals();
+    });
   }
 
-  private async arrive({ row, settings, now }: DebounceRequest): Promise<DebounceAnswer> {
+  /**
+   * One D1 write at a time. A D1 call lets other requests into the object: those that arrive meanwhile wait here and
+   * then go as one write (the last one's request is the one stored), so a burst on one key costs a few writes, not one each.
+   */
+  private async drainArrivals() {
+    this.writing = true;
+    try {
+      while (this.arrivals.length > 0) {
+        const group = this.arrivals.splice(0);
+        try {
+          const answers = await this.applyArrivals(group.map((g) => g.request));
+          group.forEach((g, i) => {
+            const answer = answers[i];
+            if (answer) g.resolve(answer);
+            else g.reject(new Error("a debounce arrival got no answer"));
+          });
+        } catch (err) {
+          for (const g of group) g.reject(err);
+        }
+      }
+    } finally {
+      this.writing = false;
+    }
+  }
+
+  private async applyArrivals(requests: DebounceRequest[]): Promise<DebounceAnswer[]> {
+    const first = requests[0];
+    const last = requests[requests.length - 1];
+    if (!first || !last) return [];
     const d1 = withPlatformLimits(this.env).DB;
-    const open = openWindow(this.ctx.storage.kv.get<DebounceWindow>(WINDOW), now);
+    const arrivals = requests.map(({ settings, now }) => ({ settings, now }));
+    const answer = (kind: DebounceAnswer["kind"], row: JobRow, seqs: number[], sendMessage: boolean) =>
+      requests.map(
+        (_, i): DebounceAnswer => ({
+          kind: i === 0 ? kind : "replaced",
+          row,
+          seq: seqs[i] ?? 0,
+          // One message for the group: the service that gets it sends it.
+          sendMessage: sendMessage && i === requests.length - 1,
+        }),
+      );
+
+    const open = openWindow(this.ctx.storage.kv.get<DebounceWindow>(WINDOW), first.now);
     if (open) {
-      const plan = planArrival(open, settings, open.jobId, now);
+      const plan = planGroup(open, arrivals, open.jobId);
       const replaced = await replaceDebouncedJob(d1, {
-        tenant: row.tenantId,
+        tenant: last.row.tenantId,
         jobId: open.jobId,
-        row,
-        runAt: plan.runAt,
-        status: plan.status,
-        outbox: plan.outbox,
-        now: plan.at,
+        row: last.row,
+        runAt: plan.final.runAt,
+        status: plan.final.status,
+        outbox: plan.final.outbox,
+        now: plan.final.at,
       });
       if (replaced) {
-        const window = nextWindow(open, plan, open.jobId);
-        this.ctx.storage.kv.put<DebounceWindow>(WINDOW, window);
-        await this.wakeAt(window.runAt + WINDOW_LINGER_MS);
-        return { kind: "replaced", row: replaced, seq: window.seq, sendMessage: plan.sendMessage };
+        await this.saveDebounceWindow(plan.window);
+        return answer("replaced", replaced, plan.seqs, plan.sendMessage);
       }
-      // The window's job has started (or finished, or is gone): this arrival opens the next window.
+      // The window's job has started (or finished, or is gone): these arrivals open the next window.
     }
-    const plan = planArrival(null, settings, row.id, now);
-    const stored: JobRow = { ...row, runAt: plan.runAt, status: plan.status, outbox: plan.outbox };
+    const plan = planGroup(null, arrivals, first.row.id);
+    // The first arrival's id and creation time, the last one's request.
+    const stored: JobRow = {
+      ...last.row,
+      id: first.row.id,
+      createdAt: first.row.createdAt,
+      runAt: plan.final.runAt,
+      status: plan.final.status,
+      outbox: plan.final.outbox,
+    };
     await insertDebouncedJob(d1, stored);
-    const window = nextWindow(null, plan, row.id);
+    await this.saveDebounceWindow(plan.window);
+    return answer("created", stored, plan.seqs, plan.sendMessage);
+  }
+
+  private async saveDebounceWindow(window: DebounceWindow) {
     this.ctx.storage.kv.put<DebounceWindow>(WINDOW, window);
     await this.wakeAt(window.runAt + WINDOW_LINGER_MS);
-    return { kind: "created", row: stored, seq: 1, sendMessage: plan.sendMessage };
   }
 
   /** The open window, for tests and the dashboard; null when none is open at `now`. */

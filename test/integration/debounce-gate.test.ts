@@ -40,7 +40,10 @@ describe("debounce (KeyGate per tenant + debounce key)", () => {
 
     const row = await stored(tenant, jobId);
     expect(JSON.parse(row.payload)).toEqual({ value: lastValue });
-    expect(row.runToken).toBe(99);
+    // Arrivals that queue up behind a write in flight go as one write: far fewer D1 writes than enqueues.
+    console.log(`100 concurrent: D1 writes 1 insert + ${row.runToken} replaces`);
+    expect(row.runToken).toBeGreaterThanOrEqual(1);
+    expect(row.runToken).toBeLessThan(99);
     expect(row.status).toBe("queued");
     expect((await windowOf(tenant, "burst"))?.seq).toBe(100);
     // One message for the window (a replace that moves the start later sends none); never one per enqueue.

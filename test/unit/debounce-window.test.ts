@@ -9,6 +9,7 @@ import {
   nextWindow,
   openWindow,
   planArrival,
+  planGroup,
   WINDOW_LINGER_MS,
 } from "../../src/gate/debounce";
 
@@ -121,5 +122,37 @@ describe("debounce window", () => {
       { path: "debounce.maxWaitSeconds", message: "an integer from seconds to 604800" },
     ]);
     expect(debounceIssues({ debounce: { key: "k", seconds: 86_400, maxWaitSeconds: 86_400 } }, "")).toEqual([]);
+  });
+});
+
+describe("debounce arrivals applied as one write", () => {
+  it("gives each arrival its own seq, stores the last one's plan, and sends at most one message", () => {
+    const settings = { seconds: 10 };
+    const group = planGroup(
+      null,
+      [0, 1_000, 2_000].map((at) => ({ settings, now: T0 + at })),
+      id,
+    );
+    expect(group.seqs).toEqual([1, 2, 3]);
+    expect(group.final).toMatchObject({ runAt: T0 + 12_000, sendMessage: true });
+    expect(group.window).toMatchObject({ firstAt: T0, seq: 3, runAt: T0 + 12_000, messageAt: T0 + 12_000 });
+
+    // A later group whose start moves later sends nothing: the group's message comes first and is carried forward.
+    const later = planGroup(
+      group.window,
+      [
+        { settings, now: T0 + 5_000 },
+        { settings, now: T0 + 6_000 },
+      ],
+      id,
+    );
+    expect(later).toMatchObject({
+      seqs: [4, 5],
+      sendMessage: false,
+      window: { runAt: T0 + 16_000, messageAt: T0 + 12_000 },
+    });
+    // Matches arrivals applied one by one.
+    const single = arrive([0, 1_000, 2_000, 5_000, 6_000].map((at) => ({ at, seconds: 10 })));
+    expect(single.window).toMatchObject({ seq: 5, runAt: later.window.runAt, firstAt: later.window.firstAt });
   });
 });
