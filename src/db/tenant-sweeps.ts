@@ -100,7 +100,7 @@ export type PruneOptions = {
 };
 
 /**
- * One page of tenants pruned in one batch of three statements: at most `perTenant` finished jobs each (a
+ * One page of tenants pruned in one batch of four statements: at most `perTenant` finished jobs each with their steps (a
  * correlated LIMIT per tenant, over the primary key range of ids created before the later cutoff), their
  * old counter rows, and the cursor (moved past the page, or back to the start after the last page).
  * Answers how many jobs were deleted.
@@ -108,15 +108,17 @@ export type PruneOptions = {
 export async function prunePage(d1: D1Database, idsBefore: string, options: PruneOptions): Promise<number> {
   const { pageSize, finishedBefore, deadBefore, perTenant, countersBefore, now } = options;
   const page = `WITH ${PAGE}`;
-  const [deleted] = await d1.batch([
-    d1
-      .prepare(
-        `${page} DELETE FROM jobs WHERE (tenant_id, id) IN (
-          SELECT p.tenant_id, j.id FROM page p, jobs j WHERE j.tenant_id = p.tenant_id AND j.id IN (
+  const doomed = `SELECT p.tenant_id, j.id FROM page p, jobs j WHERE j.tenant_id = p.tenant_id AND j.id IN (
             SELECT k.id FROM jobs k WHERE k.tenant_id = p.tenant_id AND k.id < ?4 AND (
               (k.status IN ('succeeded', 'cancelled') AND k.finished_at < ?5) OR (k.status = 'dead' AND k.finished_at < ?6)
-            ) LIMIT ?7))`,
-      )
+            ) LIMIT ?7)`;
+  const [, deleted] = await d1.batch([
+    // A workflow job's steps go with it (the same page of jobs, picked again in the same transaction, just before).
+    d1
+      .prepare(`${page} DELETE FROM job_steps WHERE (tenant_id, job_id) IN (${doomed})`)
+      .bind("prune", pageSize, null, idsBefore, finishedBefore, deadBefore, perTenant),
+    d1
+      .prepare(`${page} DELETE FROM jobs WHERE (tenant_id, id) IN (${doomed})`)
       .bind("prune", pageSize, null, idsBefore, finishedBefore, deadBefore, perTenant),
     d1
       .prepare(`${page} DELETE FROM metrics_minute WHERE tenant_id IN (SELECT tenant_id FROM page) AND minute < ?4`)

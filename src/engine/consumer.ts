@@ -22,6 +22,7 @@ import { sendMessages } from "../service/enqueue";
 import { pendingState } from "../webhooks/callback-state";
 import { deliverCallbacks, enqueueCallbacks, type FinishedJob, isCallbackMessage } from "../webhooks/callbacks";
 import { AttemptStop } from "./attempt";
+import { batchProgress } from "./batch-progress";
 import { commit, type Write } from "./commit";
 import { type Delivery, jobKeyOf, readDeliveries } from "./delivery";
 import { deferralLog, type FlowLease, type GateItem, gateJobs, releaseLeases } from "./gate";
@@ -150,7 +151,7 @@ async function consumeJobMessages(
   const claimFirst = admitted.filter((a) => a.claimFirst).map((a) => a.run);
 
   // Early writes, in one round trip before anything runs: dead letters, deferrals, claims of suspect redeliveries.
-  const early = await commitEarly({ d1, deadLetters, deferred: gated.deferred, claimFirst, now });
+  const early = await commitEarly({ d1, deadLetters, deferred: gated.deferred, claimFirst, queue, now });
   waits.push(...early.waits);
   const released: FlowLease[] = early.notRun.flatMap((run) => (run.lease ? [run.lease] : []));
   await Promise.all([
@@ -194,6 +195,8 @@ type EarlyTag =
   | { kind: "claim"; run: Run }
   /** Parents woken by children that died here (RETURNING): each gets a message. */
   | { kind: "wake" }
+  /** Batch progress of jobs dead here: its results go to the progress' afterCommit. */
+  | { kind: "batch" }
   | { kind: "extra" };
 
 /**
@@ -205,6 +208,7 @@ async function commitEarly(input: {
   deadLetters: DeadLetter[];
   deferred: { item: Runnable; delaySeconds: number }[];
   claimFirst: Run[];
+  queue: Queue;
   now: number;
 }): Promise<{ waits: Wait[]; callbacks: FinishedJob[]; notRun: Run[]; woken: WokenJob[] }> {
   const { d1, now } = input;
@@ -253,6 +257,12 @@ async function commitEarly(input: {
     writes.push({ statement: done.steps, tag: { kind: "extra" } });
     writes.push({ statement: done.wake, tag: { kind: "wake" } });
   }
+  const progress = batchProgress(
+    d1,
+    input.deadLetters.map((dead) => dead.row),
+    now,
+  );
+  for (const statement of progress.statements) writes.push({ statement, tag: { kind: "batch" } });
   const result = { waits: [] as Wait[], callbacks: [] as FinishedJob[], notRun: [] as Run[], woken: [] as WokenJob[] };
   if (writes.length === 0) return result;
 
@@ -280,6 +290,11 @@ async function commitEarly(input: {
     }
     return result;
   }
+  await progress.afterCommit(
+    committed.writes.filter((w) => w.tag.kind === "batch").map((w) => w.result),
+    input.queue,
+    rootLog,
+  );
   for (const { tag, landed, result: answer } of committed.writes) {
     if (tag.kind === "wake") result.woken.push(...wokenOf(answer));
     else if (tag.kind === "deadLetter") {

@@ -17,6 +17,7 @@ import { childrenDoneStatements, wokenOf } from "../db/step-statements";
 import { sendMessages } from "../service/enqueue";
 import { pendingState } from "../webhooks/callback-state";
 import { enqueueCallbacks, type FinishedJob, isCallbackMessage } from "../webhooks/callbacks";
+import { batchProgress } from "./batch-progress";
 import { readDeliveries } from "./delivery";
 import { MAX_DEAD_LETTER_RETURNS } from "./limits";
 
@@ -110,10 +111,18 @@ export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env,
     ),
     now,
   );
-  if (done) writes.push(done.steps, done.wake);
+  const wakeAt = done ? writes.push(done.steps, done.wake) - 1 : -1;
+  // Batch progress goes last (after every dead mark and child report it recounts).
+  const progress = batchProgress(
+    d1,
+    dying.map((d) => d.row),
+    now,
+  );
+  writes.push(...progress.statements);
   // A failed write throws: the whole dead-letter batch is delivered again, so no job is left behind.
   const results = writes.length > 0 ? await d1.batch(writes) : [];
-  if (done) await sendMessages(env.JOBS_QUEUE as Queue<JobMessage>, wokenOf(results.at(-1)), now, log);
+  if (done) await sendMessages(env.JOBS_QUEUE as Queue<JobMessage>, wokenOf(results[wakeAt]), now, log);
+  await progress.afterCommit(results.slice(results.length - progress.statements.length), env.JOBS_QUEUE, log);
   await enqueueCallbacks(env.JOBS_QUEUE, dying, log);
   if (requeued.length > 0) {
     try {

@@ -34,6 +34,7 @@ import { sendMessages } from "../service/enqueue";
 import { pendingState } from "../webhooks/callback-state";
 import { enqueueCallbacks, type FinishedJob } from "../webhooks/callbacks";
 import { type AttemptOutcome, type AttemptStop, ClaimLostError, runAttempt } from "./attempt";
+import { batchProgress } from "./batch-progress";
 import { commit, type Write } from "./commit";
 import { Deadlines } from "./deadlines";
 import type { Delivery } from "./delivery";
@@ -88,6 +89,8 @@ type Tag =
   | { kind: "claims"; runs: Run[] }
   /** A statement that answers (RETURNING) the jobs it woke (a park's re-check, parents of finished children). */
   | { kind: "wake" }
+  /** Batch progress (recount, finish, finishers): its results go to the progress' afterCommit. */
+  | { kind: "batch" }
   | { kind: "extra" };
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
@@ -280,6 +283,13 @@ async function commitWave(settling: Finished[], claims: Run[], deps: WaveDeps): 
   for (const statement of counterUpserts(deps.d1, tally.entries(), minuteOf(now))) {
     extras.push({ statement, tag: { kind: "extra" } });
   }
+  // Jobs of a batch (POST /v1/batches) recount it in the same transaction; no statement for jobs outside one.
+  const progress = batchProgress(
+    deps.d1,
+    settling.map(({ run }) => run.row),
+    now,
+  );
+  for (const statement of progress.statements) extras.push({ statement, tag: { kind: "batch" } });
 
   const done = childrenDoneStatements(deps.d1, children, now);
   if (done) {
@@ -370,5 +380,10 @@ async function commitWave(settling: Finished[], claims: Run[], deps: WaveDeps): 
     sendWaits(deps.queue, nextAttempts, deps.log),
     enqueueCallbacks(deps.queue, callbacks, deps.log),
     messages.length > 0 ? sendMessages(deps.queue, messages, now, deps.log) : undefined,
+    progress.afterCommit(
+      committed.writes.filter((w) => w.tag.kind === "batch").map((w) => w.result),
+      deps.queue,
+      deps.log,
+    ),
   ]);
 }

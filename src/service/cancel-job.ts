@@ -5,6 +5,7 @@ import { cancelChildrenStatement, cancelledRowOf, cancelStatement } from "../db/
 import type { Db } from "../db/client";
 import type { JobRow } from "../db/schema";
 import { childrenDoneStatements, wokenOf } from "../db/step-statements";
+import { batchProgressForJob } from "./batch-progress";
 import { sendMessages } from "./enqueue";
 
 export type CancelDeps = { db: Db; queue: Queue<JobMessage>; log: Logger };
@@ -28,9 +29,14 @@ export async function cancelJobCascade(
   const done = childrenDoneStatements(d1, [{ tenant, id, status: "cancelled", finishedAt: now }], now);
   const statements = [cancelStatement(d1, tenant, id, now), cancelChildrenStatement(d1, tenant, id, now)];
   if (done) statements.push(done.steps, done.wake);
-  const [cancelled, children, , woken] = await d1.batch(statements);
+  // The job's batch (if any) recounts in the same transaction.
+  const progress = batchProgressForJob(d1, tenant, id, now);
+  statements.push(...progress.statements);
+  const results = await d1.batch(statements);
+  const [cancelled, children, , woken] = results;
   const row = cancelledRowOf(cancelled);
   if (!row) return undefined;
+  await progress.afterCommit(results.slice(results.length - progress.statements.length), deps.queue, deps.log);
   const childCount = children?.results?.length ?? 0;
   if (childCount > 0) deps.log.info("children cancelled with their parent", { jobId: id, tenant, count: childCount });
   const parents = wokenOf(woken);
