@@ -552,7 +552,24 @@ describe("many waiters", () => {
       Array.from({ length: 100 }, () => ({ event: "hundred" })),
     );
     const hundred = await written("hundred");
-    console.log(JSON.stringify({ rowsPerEvent: alone, rowsOneWaiter: one, perWaiter: (hundred - alone) / 100 }));
+    // Waits on 200 other keys of the same name are never read: the keyed arm is an equality probe of the index.
+    await park(
+      tenant,
+      Array.from({ length: 200 }, (_, i) => ({ event: "crowded", key: `other-${i}` })),
+    );
+    await park(tenant, [{ event: "crowded", key: "mine" }]);
+    const metered = meterD1(env.DB);
+    const crowded = await sendEvent({ name: "crowded", key: "mine" }, deps(tenant, { d1: metered.d1 }));
+    expect(crowded.matched).toBe(1);
+    console.log(
+      JSON.stringify({
+        rowsPerEvent: alone,
+        rowsOneWaiter: one,
+        perWaiter: (hundred - alone) / 100,
+        crowdedRead: metered.usage.rowsRead,
+      }),
+    );
+    expect(metered.usage.rowsRead).toBeLessThan(20);
     expect(alone).toBeLessThanOrEqual(2);
     expect((hundred - alone) / 100).toBeLessThanOrEqual(8);
   });
