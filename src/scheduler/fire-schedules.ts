@@ -1,14 +1,14 @@
 // The tick's schedule phase: turn due fire times into jobs, exactly one job per (schedule, fire time).
-import { getTableColumns } from "drizzle-orm";
 import type { CatchUp } from "../contract/cron-rules";
 import type { JobMessage } from "../contract/job";
 import { type FirePlan, planFires } from "../core/cron";
 import type { JobRegistry } from "../core/define-job";
 import type { Logger } from "../core/logger";
-import type { Db } from "../db/client";
-import type { NewJob, Statement } from "../db/jobs";
+import { asD1Statement, type Db, d1Of } from "../db/client";
+import { insertManyStatements, storedJobRow } from "../db/job-insert";
+import type { NewJob } from "../db/jobs";
 import { advanceScheduleStatement, findDueSchedules } from "../db/schedules";
-import { type JobRow, jobs, type ScheduleRow } from "../db/schema";
+import type { ScheduleRow } from "../db/schema";
 import { recordTenantStatements, rememberTenant } from "../db/tenants";
 import { sendMessages } from "../service/enqueue";
 import { fireContext, fireRow } from "../service/fire-row";
@@ -17,8 +17,6 @@ import { fireContext, fireRow } from "../service/fire-row";
 export const SCHEDULE_PAGE = 50;
 /** Jobs one tick may create from schedules, so its D1 batch stays bounded. */
 export const MAX_FIRES_PER_TICK = 200;
-/** A multi-row INSERT binds one parameter per column per row: as many rows as stay under D1's 100 (4 today). */
-const ROWS_PER_INSERT = Math.max(1, Math.floor(100 / Object.keys(getTableColumns(jobs)).length));
 
 export type FireReport = { fired: number; duplicates: number; sendFailures: number };
 
@@ -44,16 +42,9 @@ export async function fireDueSchedules(env: Env, deps: Deps): Promise<FireReport
     const ctx = fireContext(env, deps, schedule.tenantId);
     for (const fireTime of plan.fires) rows.push(await fireRow(schedule, fireTime, ctx));
   }
-  const inserts: Statement[] = [];
-  for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
-    inserts.push(
-      db
-        .insert(jobs)
-        .values(rows.slice(i, i + ROWS_PER_INSERT))
-        .onConflictDoNothing()
-        .returning(),
-    );
-  }
+  // The rows travel as one JSON parameter per ~90 KB (json_each), so a page of fires is a statement or two.
+  const stored = rows.map(storedJobRow);
+  const inserts = insertManyStatements(db, stored).map(({ statement }) => statement);
   const advances = planned.map(({ schedule, plan }) =>
     advanceScheduleStatement(db, schedule, plan.nextRunAt, plan.fires.at(-1)),
   );
@@ -61,10 +52,14 @@ export async function fireDueSchedules(env: Env, deps: Deps): Promise<FireReport
   const firingTenants = [...new Set(planned.map(({ schedule }) => schedule.tenantId))];
   const tenantRows = firingTenants.flatMap((tenant) => recordTenantStatements(db, tenant, now));
   // Jobs and the schedules' new positions commit together: a crash leaves both as they were.
-  const results = await db.batch([...inserts, ...advances, ...tenantRows] as [Statement, ...Statement[]]);
+  const results = await d1Of(db).batch<{ id: string }>([
+    ...inserts,
+    ...[...advances, ...tenantRows].map((query) => asD1Statement(db, query)),
+  ]);
   for (const tenant of firingTenants) rememberTenant(tenant);
   // RETURNING answers only rows really inserted: a fire another tick already made sends nothing.
-  const inserted = (results.slice(0, inserts.length) as JobRow[][]).flat();
+  const created = new Set(results.slice(0, inserts.length).flatMap((result) => result.results.map(({ id }) => id)));
+  const inserted = stored.filter((row) => created.delete(row.id));
   const toSend = inserted.filter((row) => row.status === "queued");
   const sendFailures = await sendMessages(deps.queue, toSend, now, deps.log);
 
