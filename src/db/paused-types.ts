@@ -64,12 +64,13 @@ export type ReleasedRow = { tenantId: string; id: string; status: string; runAt:
 /**
  * One page of a type's held jobs let go (?1 tenant, ?2 type, ?3 page size, ?4 now, ?5 the oldest id the
  * tick's fresh-id rescue still reaches in time): unless the type is paused again, each goes back to
- * paused = 0; a queued one is due now, and one whose id is too old for the fresh-id scan is watched by
- * the outbox index, so a lost message is re-sent. Jobs cancelled while held are only unflagged.
+ * paused = 0; a queued one is due now (or later, when a debounce pushed its start while it was held), and one
+ * whose id is too old for the fresh-id scan, or that is due later, is watched by the outbox index, so a lost
+ * message is re-sent. Jobs cancelled while held are only unflagged.
  */
 const RELEASE_PAGE = `UPDATE jobs SET paused = 0, updated_at = ?4,
-    run_at = CASE WHEN status = 'queued' THEN ?4 ELSE run_at END,
-    outbox = CASE WHEN status = 'queued' AND id < ?5 THEN 1 ELSE outbox END
+    run_at = CASE WHEN status = 'queued' THEN max(run_at, ?4) ELSE run_at END,
+    outbox = CASE WHEN status = 'queued' AND (id < ?5 OR run_at > ?4) THEN 1 ELSE outbox END
   WHERE tenant_id = ?1 AND type = ?2 AND paused = 1 AND id IN (
     SELECT id FROM jobs INDEXED BY jobs_paused WHERE tenant_id = ?1 AND type = ?2 AND paused = 1 ORDER BY id LIMIT ?3)
   AND NOT ${STILL_PAUSED("?1", "?2")}

@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Job, JobMessage } from "../../src/contract/job";
 import { createRegistry } from "../../src/core/define-job";
+import { newId } from "../../src/core/ids";
 import { log } from "../../src/core/logger";
 import { loadJobRows } from "../../src/db/consumer-statements";
 import { holdStatement, pauseStatement, releasePageStatement, unpauseStatement } from "../../src/db/paused-types";
@@ -274,6 +275,35 @@ describe("a resume larger than one call, and the races around it", () => {
     expect(new Set(all).size).toBe(1_200);
     expect(all.sort()).toEqual(seeded.map((r) => r.id).sort());
   }, 60_000);
+
+  it("a released job whose id is past the fresh-id rescue window, or that is due later, is watched by the outbox index", async () => {
+    const { tenant } = await newTenant("watch");
+    const now = Date.now();
+    const [old, fresh, later] = await seedJobs([
+      {
+        tenantId: tenant,
+        id: newId("job", now - 2 * 3_600_000),
+        type: "test-count",
+        status: "queued",
+        runAt: now - 7_000_000,
+      },
+      { tenantId: tenant, type: "test-count", status: "queued", runAt: now - 1_000 },
+      // As a debounce leaves a job whose start it pushed while the job was held.
+      { tenantId: tenant, type: "test-count", status: "queued", runAt: now + 60_000 },
+    ]);
+    await env.DB.batch([env.DB.prepare("UPDATE jobs SET paused = 1 WHERE tenant_id = ?1").bind(tenant)]);
+    const { queue, sent } = capturingQueue();
+    await resumeJobType({ d1: env.DB, queue: queue as Queue<JobMessage>, registry, tenant, log, now }, "test-count");
+    const rows = await env.DB.prepare("SELECT id, outbox, run_at AS runAt FROM jobs WHERE tenant_id = ?1")
+      .bind(tenant)
+      .all<{ id: string; outbox: number; runAt: number }>();
+    const byId = new Map(rows.results.map((r) => [r.id, r]));
+    expect(byId.get(old?.id ?? "")).toMatchObject({ outbox: 1, runAt: now });
+    expect(byId.get(fresh?.id ?? "")).toMatchObject({ outbox: 0, runAt: now });
+    expect(byId.get(later?.id ?? "")).toMatchObject({ outbox: 1, runAt: now + 60_000 });
+    const delays = new Map(sent.map((m) => [m.body.id, m.delaySeconds ?? 0]));
+    expect([delays.get(old?.id ?? ""), delays.get(fresh?.id ?? ""), delays.get(later?.id ?? "")]).toEqual([0, 0, 60]);
+  });
 
   it("a type paused again mid-release keeps the rest held; the next resume releases them", async () => {
     const { key, tenant } = await newTenant("repause");
