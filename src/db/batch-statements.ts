@@ -3,7 +3,6 @@ import type { Batch, BatchCallbackState, BatchFinisher, BatchStatus } from "../c
 import { prepared } from "./consumer-statements";
 import type { BatchRow } from "./schema";
 
-const FINISHED = `('succeeded', 'dead', 'cancelled')`;
 /** The statuses a batch cancel stops: the jobs that have not started (a `waiting` workflow job has). */
 const UNSTARTED = `('scheduled', 'queued', 'retrying')`;
 
@@ -83,30 +82,34 @@ export const cancelPageStatement = (d1: D1Database, tenant: string, id: string, 
   prepared(d1, CANCEL_PAGE).bind(tenant, id, now, limit);
 
 /**
- * The recount, as one statement per batch (?1 tenant, the batch id expression, ?3 now). The counts come from the job
- * rows themselves, inside the transaction that changed them, so they are exact whatever happened before: an outcome
- * that did not land is not counted, one that landed twice (impossible, but) could not count twice, a requeue by hand
- * simply stops counting. It writes the batch row only when a count changed or the batch finishes now: at most one row
- * per batch per transaction. A batch finishes when it is closed and none of its jobs is unfinished; `status =
- * 'running'` in the WHERE makes that transition happen in exactly one transaction (D1 runs them one at a time).
- * Finishing also sets the callback's pending state (its webhook id derived from the batch id, so it never changes).
+ * The recount, one statement per batch (?1 tenant, the batch id expression, ?3 now). The counts come from the job rows
+ * themselves, inside the transaction that changed them, so they are exact whatever happened before: an outcome that
+ * did not land is not counted, a requeue by hand simply stops counting. It writes the batch row only when a count
+ * changed: at most one row per batch per transaction, and it never names `status` (so no index entry moves).
  */
 const recountSql = (
   batchId: string,
-) => `UPDATE batches SET succeeded = c.s, dead = c.d, cancelled = c.x, updated_at = ?3,
-  status = CASE WHEN batches.open = 0 AND c.p = 0
-    THEN CASE WHEN c.s = batches.total THEN 'succeeded' ELSE 'completed' END ELSE 'running' END,
-  finished_at = CASE WHEN batches.open = 0 AND c.p = 0 THEN ?3 ELSE NULL END,
-  callback_state = CASE WHEN batches.open = 0 AND c.p = 0 AND batches.callback_url IS NOT NULL THEN json_object(
-    'status', 'pending', 'event', CASE WHEN c.s = batches.total THEN 'batch.succeeded' ELSE 'batch.completed' END,
-    'webhookId', 'msg_' || substr(batches.id, 5), 'attempts', 0, 'lastStatus', NULL, 'lastError', NULL,
-    'lastAttemptAt', NULL, 'nextAttemptAt', NULL, 'deliveredAt', NULL) ELSE batches.callback_state END
+) => `UPDATE batches SET succeeded = c.s, dead = c.d, cancelled = c.x, updated_at = ?3
   FROM (SELECT count(CASE WHEN status = 'succeeded' THEN 1 END) AS s, count(CASE WHEN status = 'dead' THEN 1 END) AS d,
-    count(CASE WHEN status = 'cancelled' THEN 1 END) AS x, count(CASE WHEN status NOT IN ${FINISHED} THEN 1 END) AS p
+    count(CASE WHEN status = 'cancelled' THEN 1 END) AS x
     FROM jobs WHERE tenant_id = ?1 AND batch_id = ${batchId}) AS c
   WHERE batches.tenant_id = ?1 AND batches.id = ${batchId} AND batches.status = 'running'
-    AND (batches.succeeded != c.s OR batches.dead != c.d OR batches.cancelled != c.x OR (batches.open = 0 AND c.p = 0))
-  RETURNING batches.tenant_id AS tenant, batches.id AS id, batches.status AS status, batches.callback_url AS callbackUrl`;
+    AND (batches.succeeded != c.s OR batches.dead != c.d OR batches.cancelled != c.x)`;
+
+/**
+ * The finish, right after the recount in the same transaction: a closed batch whose counts reach its total. `status =
+ * 'running'` in the WHERE makes that transition happen in exactly one transaction (D1 runs them one at a time), so
+ * whatever runs it again later (a duplicate outcome, a crash's redelivery, a close) finds nothing to do. It also sets
+ * the callback's pending state (its webhook id derived from the batch id, so it never changes).
+ */
+const finishSql = (batchId: string) => `UPDATE batches SET updated_at = ?3, finished_at = ?3,
+  status = CASE WHEN succeeded = total THEN 'succeeded' ELSE 'completed' END,
+  callback_state = CASE WHEN callback_url IS NOT NULL THEN json_object(
+    'status', 'pending', 'event', CASE WHEN succeeded = total THEN 'batch.succeeded' ELSE 'batch.completed' END,
+    'webhookId', 'msg_' || substr(id, 5), 'attempts', 0, 'lastStatus', NULL, 'lastError', NULL,
+    'lastAttemptAt', NULL, 'nextAttemptAt', NULL, 'deliveredAt', NULL) END
+  WHERE tenant_id = ?1 AND id = ${batchId} AND status = 'running' AND open = 0 AND succeeded + dead + cancelled >= total
+  RETURNING tenant_id AS tenant, id, status, callback_url AS callbackUrl`;
 
 /**
  * The job a batch's finish enqueues, inserted in the finishing transaction (`finished_at = ?3`: only by the statement
@@ -132,6 +135,7 @@ export const finisherJobId = (batchId: string, kind: "onComplete" | "onSuccess")
 
 const progressSqls = (batchId: string) => [
   recountSql(batchId),
+  finishSql(batchId),
   finisherSql("on_complete", batchId, `('succeeded', 'completed')`),
   finisherSql("on_success", batchId, `('succeeded')`),
 ];
@@ -140,7 +144,7 @@ const BY_BATCH = progressSqls("?2");
 /** The job's own batch, found inside SQL: a path that finishes one job need not know whether it is batched. */
 const BY_JOB = progressSqls("(SELECT batch_id FROM jobs WHERE tenant_id = ?1 AND id = ?2)");
 
-/** Recount + finish + the two finisher inserts of one batch, in this order, for the transaction that changed its jobs. */
+/** Recount, finish and the two finisher inserts of one batch, in this order, for the transaction that changed its jobs. */
 export const progressStatements = (d1: D1Database, tenant: string, batchId: string, now: number) =>
   BY_BATCH.map((sql) => prepared(d1, sql).bind(tenant, batchId, now));
 
@@ -148,8 +152,8 @@ export const progressStatements = (d1: D1Database, tenant: string, batchId: stri
 export const progressForJobStatements = (d1: D1Database, tenant: string, jobId: string, now: number) =>
   BY_JOB.map((sql) => prepared(d1, sql).bind(tenant, jobId, now));
 
-/** What the recount answers for a batch it wrote. */
-export type RecountRow = { tenant: string; id: string; status: string; callbackUrl: string | null };
+/** What the finish answers for a batch it finished. */
+export type FinishRow = { tenant: string; id: string; status: string; callbackUrl: string | null };
 /** What a finisher insert answers when it created its job. */
 export type FinisherRow = { tenantId: string; id: string; runAt: number };
 

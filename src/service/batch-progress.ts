@@ -3,12 +3,7 @@
 import type { JobMessage } from "../contract/job";
 import { describeError } from "../core/errors";
 import type { Logger } from "../core/logger";
-import {
-  type FinisherRow,
-  progressForJobStatements,
-  progressStatements,
-  type RecountRow,
-} from "../db/batch-statements";
+import { type FinisherRow, type FinishRow, progressForJobStatements, progressStatements } from "../db/batch-statements";
 import { batchCallbackMessage } from "../webhooks/batch-callbacks";
 
 export type BatchKey = { tenant: string; batchId: string };
@@ -33,9 +28,12 @@ export type BatchProgress = {
 
 const NOTHING: BatchProgress = { statements: [], afterCommit: async () => {} };
 
+/** Per batch: the recount, the finish, the onComplete insert, the onSuccess insert (see db/batch-statements.ts). */
+const STATEMENTS_PER_BATCH = 4;
+
 /**
- * Three statements per batch these rows belong to (recount + finish, the onComplete insert, the onSuccess insert): a
- * consumer wave of 100 jobs of one batch adds three statements and writes at most one batch row, not one per job.
+ * Four statements per batch these rows belong to: a consumer wave of 100 jobs of one batch adds four statements and
+ * writes one batch row (none when no count changed), not one per job; the finish writes once more, once.
  */
 export function batchProgress(
   d1: D1Database,
@@ -61,11 +59,10 @@ export function sendsOf(results: readonly (D1Result | undefined)[]) {
   const callbacks: { tenant: string; id: string }[] = [];
   for (let i = 0; i < results.length; i++) {
     const rows = (results[i]?.results ?? []) as unknown[];
-    if (i % 3 === 0) {
-      for (const row of rows as RecountRow[]) {
-        if (row.status !== "running" && row.callbackUrl) callbacks.push({ tenant: row.tenant, id: row.id });
-      }
-    } else finishers.push(...(rows as FinisherRow[]));
+    const role = i % STATEMENTS_PER_BATCH;
+    if (role === 1) {
+      for (const row of rows as FinishRow[]) if (row.callbackUrl) callbacks.push({ tenant: row.tenant, id: row.id });
+    } else if (role > 1) finishers.push(...(rows as FinisherRow[]));
   }
   return { finishers, callbacks };
 }

@@ -27,21 +27,24 @@ describe("sendsOf", () => {
   it("sends the finishers that were inserted and the callbacks of the batches that finished in this commit", () => {
     const sends = sendsOf([
       // batch 1: recounted, finished, has a callback; its onComplete was inserted, no onSuccess
+      result([]),
       result([{ tenant: "t", id: "bat_1", status: "completed", callbackUrl: "https://x" }]),
       result([{ tenantId: "t", id: "job_1C", runAt: 5 }]),
       result([]),
-      // batch 2: recounted but still running: nothing to send
-      result([{ tenant: "t", id: "bat_2", status: "running", callbackUrl: "https://x" }]),
+      // batch 2: recounted but not finished: nothing to send
+      result([]),
+      result([]),
       result([]),
       result([]),
       // batch 3: finished without a callback URL; both finishers
+      result([]),
       result([{ tenant: "t", id: "bat_3", status: "succeeded", callbackUrl: null }]),
       result([{ tenantId: "t", id: "job_3C", runAt: 5 }]),
       result([{ tenantId: "t", id: "job_3S", runAt: 5 }]),
     ]);
     expect(sends.callbacks).toEqual([{ tenant: "t", id: "bat_1" }]);
     expect(sends.finishers.map((f) => f.id)).toEqual(["job_1C", "job_3C", "job_3S"]);
-    expect(sendsOf([undefined, undefined, undefined])).toEqual({ finishers: [], callbacks: [] });
+    expect(sendsOf([undefined, undefined, undefined, undefined])).toEqual({ finishers: [], callbacks: [] });
   });
 });
 
