@@ -2,7 +2,8 @@
 import { DurableObject } from "cloudflare:workers";
 import { insertDebouncedJob, replaceDebouncedJob } from "../db/debounce-statements";
 import type { JobRow } from "../db/schema";
-import { sqlWithPlatformLimits, withPlatformLimits } from "../limits";
+import { sqlWithPlatformLimits } from "../limits";
+import { metered } from "../metering/invocation";
 import { type DebounceSettings, type DebounceWindow, openWindow, planGroup, WINDOW_LINGER_MS } from "./debounce";
 import {
   type AskingJob,
@@ -189,11 +190,15 @@ export class KeyGate extends DurableObject<Env> {
     }
   }
 
-  private async applyArrivals(requests: DebounceRequest[]): Promise<DebounceAnswer[]> {
+  private applyArrivals(requests: DebounceRequest[]): Promise<DebounceAnswer[]> {
+    // Metered as an invocation of its own: the enqueue's log line does not see the rows this object writes.
+    return metered({ handler: "key-gate", purpose: "debounce" }, this.env, (env) => this.write(env.DB, requests));
+  }
+
+  private async write(d1: D1Database, requests: DebounceRequest[]): Promise<DebounceAnswer[]> {
     const first = requests[0];
     const last = requests[requests.length - 1];
     if (!first || !last) return [];
-    const d1 = withPlatformLimits(this.env).DB;
     const arrivals = requests.map(({ settings, now }) => ({ settings, now }));
     const answer = (kind: DebounceAnswer["kind"], row: JobRow, seqs: number[], sendMessage: boolean) =>
       requests.map(
