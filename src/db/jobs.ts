@@ -10,7 +10,7 @@ import {
   type JobStatus,
 } from "../contract/job";
 import { DEFAULT_QUEUE } from "../contract/schemas";
-import { CANCELLABLE, RETRYABLE_BY_HAND } from "../core/state";
+import { RETRYABLE_BY_HAND } from "../core/state";
 import type { WaitingFor } from "../core/steps";
 import type { Db } from "./client";
 import { type JobRow, jobs } from "./schema";
@@ -79,16 +79,6 @@ export async function listJobs(db: Db, tenant: string, filter: ListFilter): Prom
     )
     .orderBy(desc(jobs.id))
     .limit(filter.limit + 1);
-}
-
-/** Conditional transitions: each answers the updated row, or nothing when the job was not in a state that allows it. */
-export async function cancelJob(db: Db, tenant: string, id: string, now: number) {
-  const [row] = await db
-    .update(jobs)
-    .set({ status: "cancelled", finishedAt: now, updatedAt: now, outbox: 0 })
-    .where(and(byKey(tenant, id), inArray(jobs.status, [...CANCELLABLE])))
-    .returning();
-  return row;
 }
 
 /** What a requeue by hand writes: a fresh attempt count, watched by the outbox index until its message is consumed. */

@@ -31,10 +31,11 @@ import { newId } from "../core/ids";
 import { type Logger, log } from "../core/logger";
 import { type Db, openDb } from "../db/client";
 import { readSteps } from "../db/job-steps";
-import { attemptLogOf, cancelJob, getJob, listJobs, rowToJob } from "../db/jobs";
+import { attemptLogOf, getJob, listJobs, rowToJob } from "../db/jobs";
 import type { JobRow } from "../db/schema";
 import { metered } from "../metering/invocation";
 import { addBatchJobs, cancelBatch, closeBatch, createBatch, getBatch, listBatches } from "../service/batches";
+import { cancelJobCascade } from "../service/cancel-job";
 import { type EnqueueContext, enqueue } from "../service/enqueue";
 import { enqueueContextOf } from "../service/enqueue-context";
 import { eventDepsOf, sendEvent } from "../service/events";
@@ -188,12 +189,13 @@ export function createJobsRpc(jobs: JobDefinition[]): JobsRpcClass {
       });
     }
 
-    /** Like POST /v1/jobs/:id/cancel: only scheduled, queued or retrying jobs; otherwise `conflict`. */
+    /** Like POST /v1/jobs/:id/cancel: scheduled, queued, retrying or waiting jobs (with a workflow's children); else `conflict`. */
     cancel(id: string): Promise<Answer<"job", Job>> {
       return run("cancel", "job", this.ctx.props, this.env, async ({ tenant, log }, env) => {
         const db = openDb(env.DB);
         const jobId = parse(JobIdParam, { id }).id;
-        const row = await cancelJob(db, tenant, jobId, Date.now());
+        const queue = env.JOBS_QUEUE as Queue<JobMessage>;
+        const row = await cancelJobCascade({ db, queue, log }, tenant, jobId, Date.now());
         if (!row) return refuse(db, tenant, jobId, "cancel");
         log.info("job cancelled", { jobId, type: row.type, status: "cancelled" });
         return wireJob(row);

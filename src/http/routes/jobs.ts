@@ -2,7 +2,7 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { ApiError, notFound } from "../../contract/errors";
-import { FINISHED_STATUSES, type JobStatus } from "../../contract/job";
+import { FINISHED_STATUSES, type JobMessage, type JobStatus } from "../../contract/job";
 import {
   BatchEnqueueSchema,
   EnqueueSchema,
@@ -13,7 +13,8 @@ import {
   ListJobsQuery,
 } from "../../contract/schemas";
 import { readSteps } from "../../db/job-steps";
-import { attemptLogOf, cancelJob, deleteFinishedJob, getJob, listJobs, rowToJob } from "../../db/jobs";
+import { attemptLogOf, deleteFinishedJob, getJob, listJobs, rowToJob } from "../../db/jobs";
+import { cancelJobCascade } from "../../service/cancel-job";
 import { type Enqueued, enqueue, enqueueForAnswer } from "../../service/enqueue";
 import { jobPage, requeueByHand } from "../../service/manage-jobs";
 import type { AppEnv } from "../app-env";
@@ -72,7 +73,7 @@ const cancelRoute = createRoute({
   method: "post",
   path: "/v1/jobs/{id}/cancel",
   tags: ["jobs"],
-  summary: "Cancel a scheduled, queued or retrying job",
+  summary: "Cancel a scheduled, queued, retrying or waiting job (and a workflow's unfinished children)",
   request: { params: JobIdParam },
   responses: { 200: jsonContent(JobSchema, "Cancelled"), ...errorResponses(401, 403, 404, 409) },
 });
@@ -149,7 +150,9 @@ export function registerJobRoutes(app: OpenAPIHono<AppEnv>) {
 
   app.openapi(cancelRoute, async (c) => {
     const { id } = c.req.valid("param");
-    const row = await cancelJob(c.var.db, tenantOf(c), id, Date.now());
+    const queue = c.env.JOBS_QUEUE as Queue<JobMessage>;
+    // Waiting workflows too, with their unfinished children; a cancelled child fails its parent's step.
+    const row = await cancelJobCascade({ db: c.var.db, queue, log: c.var.log }, tenantOf(c), id, Date.now());
     if (!row) return conflictOrMissing(c, id, "cancel");
     c.var.log.info("job cancelled", { jobId: id, type: row.type, status: "cancelled" });
     return c.json(rowToJob(row), 200);
