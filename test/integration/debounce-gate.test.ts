@@ -79,6 +79,20 @@ describe("debounce (KeyGate per tenant + debounce key)", () => {
     expect(free).toEqual([10_000, 18_000, 26_000]);
   });
 
+  it("waits as scheduled past the queue's longest delay, and a shorter `seconds` later brings it back with a message", async () => {
+    const tenant = newTenantName("debsched");
+    const { queue, sent } = capturingQueue();
+    const t0 = Date.now();
+    const [far] = await debounce(tenant, queue, [echo("far", "sched", 13 * 3600)], t0);
+    expect(far?.row).toMatchObject({ status: "scheduled", runAt: t0 + 13 * 3600 * 1000 });
+    expect(sent).toHaveLength(0);
+
+    const [near] = await debounce(tenant, queue, [echo("near", "sched", 5)], t0 + 1_000);
+    expect(near).toMatchObject({ debounced: true, row: { id: far?.row.id, status: "queued", runAt: t0 + 6_000 } });
+    expect(sent.map((m) => [m.body.id, m.delaySeconds])).toEqual([[far?.row.id, 5]]);
+    expect((await stored(tenant, far?.row.id ?? "")).status).toBe("queued");
+  });
+
   it("keeps tenants apart: the same key in two tenants makes two jobs", async () => {
     const a = newTenantName("deba");
     const b = newTenantName("debb");
