@@ -15,7 +15,12 @@ const SELECT_ROW = (Object.keys(columns) as JobColumn[]).map((key) => `${col(key
  * One statement per tenant: the ids travel as one JSON parameter (json_each), so D1's 100 bound
  * parameters never limit a batch, and the lookup stays on the primary key.
  */
-const LOAD = `SELECT ${SELECT_ROW} FROM ${JOBS} WHERE ${col("tenantId")} = ?1 AND ${col("id")} IN (SELECT value FROM json_each(?2))`;
+const LOAD = `SELECT ${SELECT_ROW}, EXISTS (SELECT 1 FROM paused_types p WHERE p.tenant_id = ${JOBS}.${col("tenantId")}
+  AND p.type = ${JOBS}.${col("type")}) AS "typePaused"
+  FROM ${JOBS} WHERE ${col("tenantId")} = ?1 AND ${col("id")} IN (SELECT value FROM json_each(?2))`;
+
+/** A row as the consumer loads it: with whether its type was paused for its tenant at load (a primary key probe). */
+export type LoadedRow = JobRow & { typePaused: number };
 
 export type JobKey = { tenant: string; id: string };
 
@@ -37,7 +42,7 @@ export function prepared(d1: D1Database, sql: string): D1PreparedStatement {
 }
 
 /** The rows of these jobs in one round trip; missing jobs are simply absent. */
-export async function loadJobRows(d1: D1Database, keys: readonly JobKey[]): Promise<JobRow[]> {
+export async function loadJobRows(d1: D1Database, keys: readonly JobKey[]): Promise<LoadedRow[]> {
   const byTenant = new Map<string, string[]>();
   for (const { tenant, id } of keys) {
     const ids = byTenant.get(tenant);
@@ -46,7 +51,7 @@ export async function loadJobRows(d1: D1Database, keys: readonly JobKey[]): Prom
   }
   if (byTenant.size === 0) return [];
   const statement = prepared(d1, LOAD);
-  const results = await d1.batch<JobRow>(
+  const results = await d1.batch<LoadedRow>(
     [...byTenant].map(([tenant, ids]) => statement.bind(tenant, JSON.stringify(ids))),
   );
   return results.flatMap((result) => result.results);

@@ -1,6 +1,5 @@
 // Workflow step statements (job_steps): the lazy load, a run step's write, a park's rows, child completion and wakes.
 import { getTableColumns, getTableName } from "drizzle-orm";
-import { EVENT_LOOKBACK_MS } from "../core/steps";
 import { prepared } from "./consumer-statements";
 import { type JobRow, type JobStepRow, jobs } from "./schema";
 
@@ -133,33 +132,6 @@ export function insertChildrenStatements(d1: D1Database, ref: ParkRef, children:
   );
 }
 
-/** The first event of the tenant named ?4 (with key ?5 when the wait names one) received since ?6. */
-const RECENT_EVENT = `SELECT coalesce(data, 'null') FROM events WHERE tenant_id = ?1 AND name = ?4
-  AND (?5 IS NULL OR key = ?5) AND received_at >= ?6 ORDER BY received_at LIMIT 1`;
-
-/**
- * ?1 tenant, ?2 job, ?3 step, ?4 event, ?5 key, ?6 since, ?7 now. A new event wait, in the park's batch right after
- * its waiting row: an event received within EVENT_LOOKBACK_MS completes it at once. In one transaction with the
- * park, so an event that lands before it is found here, and one that lands after finds the waiting row.
- */
-const COMPLETE_FROM_EVENT = `UPDATE job_steps SET status = 'succeeded', result = (${RECENT_EVENT}), finished_at = ?7
-  WHERE tenant_id = ?1 AND job_id = ?2 AND name = ?3 AND status = 'waiting' AND EXISTS (${RECENT_EVENT})`;
-
-export const completeFromRecentEventStatement = (
-  d1: D1Database,
-  ref: ParkRef,
-  step: { name: string; event: string; key: string | null },
-) =>
-  prepared(d1, COMPLETE_FROM_EVENT).bind(
-    ref.tenant,
-    ref.jobId,
-    step.name,
-    step.event,
-    step.key,
-    ref.at - EVENT_LOOKBACK_MS,
-    ref.at,
-  );
-
 /** What a woken job's message needs. */
 export type WokenJob = Pick<JobRow, "tenantId" | "id" | "runAt">;
 
@@ -248,6 +220,18 @@ export function childrenDoneStatements(
     wake: prepared(d1, WAKE_PARENTS).bind(JSON.stringify(children.map((c) => [c.tenant, c.id])), now),
   };
 }
+
+/**
+ * ?1 tenant, ?2 job, ?3 now. A cancelled job's open waits are closed (failed), so no later event matches them and no
+ * child completion looks for them: conditional on the job being cancelled at ?3 (by the same batch).
+ */
+const CLOSE_WAITS = `UPDATE job_steps SET status = 'failed', finished_at = ?3,
+    error = json_object('message', 'the job was cancelled while waiting', 'name', 'JobCancelledError')
+  WHERE tenant_id = ?1 AND job_id = ?2 AND status = 'waiting'
+    AND EXISTS (SELECT 1 FROM jobs WHERE tenant_id = ?1 AND id = ?2 AND status = 'cancelled' AND finished_at = ?3)`;
+
+export const closeWaitsStatement = (d1: D1Database, tenant: string, jobId: string, now: number) =>
+  prepared(d1, CLOSE_WAITS).bind(tenant, jobId, now);
 
 /** The rows a wake statement answered. */
 export const wokenOf = (result: D1Result | undefined): WokenJob[] => (result?.results ?? []) as WokenJob[];

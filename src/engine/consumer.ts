@@ -12,6 +12,7 @@ import {
   claimStatement,
   deadLetterStatement,
   deferStatement,
+  type LoadedRow,
   loadJobRows,
 } from "../db/consumer-statements";
 import { counterUpserts } from "../db/counters";
@@ -25,7 +26,7 @@ import { AttemptStop } from "./attempt";
 import { batchProgress } from "./batch-progress";
 import { commit, type Write } from "./commit";
 import { type Delivery, jobKeyOf, readDeliveries } from "./delivery";
-import { deferralLog, type FlowLease, type GateItem, gateJobs, releaseLeases } from "./gate";
+import { deferralLog, type FlowLease, type GateItem, gateFlows, gateJobs, releaseLeases } from "./gate";
 import { infoLinesOn, jobLog } from "./job-log";
 import { CLAIM_AFTER_MS, EARLY_FAILURE_WAIT_SECONDS, leaseMsFor, WRITE_FAILURE_RETRY_SECONDS } from "./limits";
 import { triage } from "./triage";
@@ -123,7 +124,12 @@ async function consumeJobMessages(
 
   // Gate: jobs of paused types are held (their rows are parked; a resume sends them again), then one KeyGate
   // call per flow key; held and deferred jobs and jobs whose gate is down leave the batch.
-  const gated = await gateJobs(runnable, { d1, gates: env.KEY_GATE, log: rootLog, now });
+  // The hold is a statement of its own: only a batch whose load saw a paused type pays for it (a pause that lands
+  // between the load and the run lets that run go, once).
+  const mayBePaused = runnable.some((item) => (item.row as LoadedRow).typePaused === 1);
+  const gated = mayBePaused
+    ? await gateJobs(runnable, { d1, gates: env.KEY_GATE, log: rootLog, now })
+    : await gateFlows(runnable, { gates: env.KEY_GATE, log: rootLog });
   for (const { item } of gated.paused) {
     item.log.info("job held: its type is paused", { status: "queued" });
     item.delivery.message.ack();

@@ -5,6 +5,7 @@ import type { JobMessage, JobOptions } from "../contract/job";
 import type { JobDefinition, JobRegistry } from "../core/define-job";
 import { newId } from "../core/ids";
 import type { Logger } from "../core/logger";
+import { EVENT_LOOKBACK_MS } from "../core/steps";
 import {
   type AttemptRef,
   callbackPendingStatement,
@@ -16,10 +17,10 @@ import {
   succeedManyStatements,
 } from "../db/consumer-statements";
 import { counterUpserts } from "../db/counters";
+import { completeFromRecentEventStatement } from "../db/event-statements";
 import type { JobRow } from "../db/schema";
 import {
   childrenDoneStatements,
-  completeFromRecentEventStatement,
   type FinishedChild,
   insertChildrenStatements,
   insertParkedStepsStatement,
@@ -202,7 +203,17 @@ function parkStatements(d1: D1Database, run: Run, at: number, park: Park): Write
   for (const step of fresh) {
     if (step.kind === "event") {
       writes.push(
-        extra(completeFromRecentEventStatement(d1, ref, { name: step.name, event: step.event ?? "", key: step.key })),
+        extra(
+          completeFromRecentEventStatement(d1, {
+            tenant: ref.tenant,
+            jobId: ref.jobId,
+            step: step.name,
+            event: step.event ?? "",
+            key: step.key,
+            since: at - EVENT_LOOKBACK_MS,
+            now: at,
+          }),
+        ),
       );
     }
   }

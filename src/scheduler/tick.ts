@@ -8,6 +8,7 @@ import { log } from "../core/logger";
 import { openDb } from "../db/client";
 import { pruneExpiredSessions } from "../db/sessions";
 import { releaseResumedTypes } from "../service/job-types";
+import { rescueBatchCallbacks } from "../webhooks/batch-callbacks";
 import type { DeclaredScheduleSync } from "./declared-schedules";
 import { fireDueSchedules } from "./fire-schedules";
 import { pruneFinished } from "./prune";
@@ -89,6 +90,9 @@ export async function tick(env: Env, now: number, options: TickOptions): Promise
     const rescued = await rescueStranded({ d1: env.DB, queue, log, now, graceMs });
     report.rescued = rescued.rescued;
     report.sendFailures += rescued.sendFailures;
+  });
+  await phase("batch callback rescue", async () => {
+    report.rescued += await rescueBatchCallbacks(env.DB, queue, now);
   });
   await phase("retention", async () => {
     report.pruned = await pruneFinished(env.DB, env, now);

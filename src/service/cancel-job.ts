@@ -4,7 +4,7 @@ import type { Logger } from "../core/logger";
 import { cancelChildrenStatement, cancelledRowOf, cancelStatement } from "../db/cancel-statements";
 import type { Db } from "../db/client";
 import type { JobRow } from "../db/schema";
-import { childrenDoneStatements, wokenOf } from "../db/step-statements";
+import { childrenDoneStatements, closeWaitsStatement, wokenOf } from "../db/step-statements";
 import { batchProgressForJob } from "./batch-progress";
 import { sendMessages } from "./enqueue";
 
@@ -29,6 +29,8 @@ export async function cancelJobCascade(
   const done = childrenDoneStatements(d1, [{ tenant, id, status: "cancelled", finishedAt: now }], now);
   const statements = [cancelStatement(d1, tenant, id, now), cancelChildrenStatement(d1, tenant, id, now)];
   if (done) statements.push(done.steps, done.wake);
+  // Its own open waits close, so a later event or child does not complete a step nobody will read.
+  statements.push(closeWaitsStatement(d1, tenant, id, now));
   // The job's batch (if any) recounts in the same transaction.
   const progress = batchProgressForJob(d1, tenant, id, now);
   statements.push(...progress.statements);
