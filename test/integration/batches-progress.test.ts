@@ -11,6 +11,7 @@ import { finisherJobId } from "../../src/db/batch-statements";
 import { type AttemptRef, succeedManyStatements } from "../../src/db/consumer-statements";
 import { batchProgress } from "../../src/engine/batch-progress";
 import { consumeJobs } from "../../src/engine/consumer";
+import { consumeDeadLetters } from "../../src/engine/dlq-consumer";
 import { rescueStranded } from "../../src/scheduler/rescue";
 import { verifyWebhook } from "../../src/webhooks";
 import { rescueBatchCallbacks } from "../../src/webhooks/batch-callbacks";
@@ -252,5 +253,94 @@ describe("batch progress", () => {
       attempts: 1,
       lastStatus: 204,
     });
+  });
+});
+
+/** The consumer, run in this isolate on these messages, with a queue that keeps what it sends. */
+async function consume(bodies: unknown[], consumerRegistry = registry) {
+  const { queue, sent } = capturingQueue();
+  const { batch, answers } = answeringBatch(
+    "jobs",
+    bodies.map((body, i) => ({ id: `m${i}-${Math.random()}`, body })),
+  );
+  await consumeJobs(batch, { ...env, JOBS_QUEUE: queue }, consumerRegistry);
+  return { sent, answers };
+}
+
+describe("batch progress through the real consumer and the other finishing paths", () => {
+  it("the last two jobs finish in two consumers at the same moment: the batch finishes once, onComplete runs once", async () => {
+    const { key, tenant } = await newTenant("bat-2c");
+    const { batch, sent } = await createBatch(key, {
+      jobs: [{ type: "test-echo" }, { type: "test-echo" }, { type: "test-echo" }],
+      onComplete: { type: "test-count", payload: { ms: 0 } },
+      callbackUrl: `${RECEIVER}/hook`,
+    });
+    const [first, ...lastTwo] = sent;
+    await consume([first?.body]);
+    expect(await batchOf(key, batch.id)).toMatchObject({ status: "running", succeeded: 1, pending: 2 });
+    // Two consumer invocations, one job each, committing their waves concurrently.
+    const [one, two] = await Promise.all(lastTwo.map((m) => consume([m.body])));
+    expect(await batchOf(key, batch.id)).toMatchObject({ status: "succeeded", succeeded: 3, pending: 0 });
+    const finisher = finisherJobId(batch.id, "onComplete");
+    const out = [...(one?.sent ?? []), ...(two?.sent ?? [])];
+    expect(out.filter((m) => m.body.id === finisher)).toHaveLength(1);
+    expect(out.filter((m) => m.body.id === batch.id)).toHaveLength(1);
+    const runsBefore = countedRuns.filter((r) => r.jobId === finisher).length;
+    await consume(out.filter((m) => m.body.id === finisher).map((m) => m.body));
+    expect(countedRuns.filter((r) => r.jobId === finisher).length - runsBefore).toBe(1);
+    expect(await jobIdsOf(tenant, `job_${batch.id.slice(4, 29)}%`)).toEqual([finisher]);
+  });
+
+  it("counts a job the consumer dead-letters without running it (its type is not registered there)", async () => {
+    const { key } = await newTenant("bat-dl");
+    const { batch, sent } = await createBatch(key, {
+      jobs: [{ type: "test-echo" }, { type: "test-flaky", payload: { failTimes: 0 } }],
+    });
+    // A consumer that knows test-flaky but not test-echo: the echo job is dead at triage (commitEarly), the other runs.
+    await consume(
+      sent.map((m) => m.body),
+      createRegistry([...defaultJobs, ...testJobs.filter((j) => j.type !== "test-echo")]),
+    );
+    expect(await batchOf(key, batch.id)).toMatchObject({ status: "completed", succeeded: 1, dead: 1, pending: 0 });
+  });
+
+  it("a cancel by hand of a batch's last unfinished job (POST /v1/jobs/:id/cancel) finishes the batch", async () => {
+    const { key, tenant } = await newTenant("bat-cx");
+    const { batch, sent } = await createBatch(key, {
+      jobs: [{ type: "test-echo" }, { type: "test-echo", delaySeconds: 3600 }],
+      onComplete: { type: "test-echo" },
+    });
+    await consume([sent[0]?.body]);
+    const delayed = batch.jobs[1] as Job;
+    const { queue } = capturingQueue();
+    const res = await worker.fetch(
+      new Request(`http://edge-jobs.test/v1/jobs/${delayed.id}/cancel`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}` },
+      }),
+      { ...env, JOBS_QUEUE: queue },
+      createExecutionContext(),
+    );
+    expect(res.status).toBe(200);
+    expect(await batchOf(key, batch.id)).toMatchObject({ status: "completed", succeeded: 1, cancelled: 1, pending: 0 });
+    expect(await jobIdsOf(tenant, `job_${batch.id.slice(4, 29)}%`)).toEqual([finisherJobId(batch.id, "onComplete")]);
+  });
+
+  it("counts a job the dead-letter queue marks dead (the queue gave up and its attempts are used up)", async () => {
+    const { key, tenant } = await newTenant("bat-dlq");
+    const { batch, sent } = await createBatch(key, {
+      jobs: [{ type: "test-echo" }, { type: "test-echo" }],
+      onComplete: { type: "test-echo" },
+    });
+    await consume([sent[0]?.body]);
+    const stuck = batch.jobs[1] as Job;
+    await env.DB.prepare("UPDATE jobs SET attempts = max_attempts WHERE tenant_id = ? AND id = ?")
+      .bind(tenant, stuck.id)
+      .run();
+    const { queue, sent: out } = capturingQueue();
+    const { batch: dlq } = answeringBatch("jobs-dlq", [{ id: "d1", body: { tenant, id: stuck.id }, attempts: 3 }]);
+    await consumeDeadLetters(dlq, { ...env, JOBS_QUEUE: queue });
+    expect(await batchOf(key, batch.id)).toMatchObject({ status: "completed", succeeded: 1, dead: 1, pending: 0 });
+    expect(out.map((m) => m.body.id)).toContain(finisherJobId(batch.id, "onComplete"));
   });
 });
