@@ -374,3 +374,41 @@ describe("GET /v1/batches", () => {
     }
   });
 });
+
+describe("a batch's jobs", () => {
+  it("GET /v1/jobs?batchId= lists exactly the batch's jobs, newest first; a finished job of a running batch cannot be deleted", async () => {
+    const { key, tenant } = await newTenant("bat-jobs");
+    const { request } = api(key);
+    const created = await request<BatchWithJobs>("POST", "/v1/batches", { jobs: echoJobs(3), open: true });
+    await request<BatchWithJobs>("POST", "/v1/batches", { jobs: echoJobs(2) });
+    await request<Job>("POST", "/v1/jobs", { type: "test-echo" });
+    const id = created.body.id;
+    const listed = await request<{ data: Job[]; nextCursor: string | null }>("GET", `/v1/jobs?batchId=${id}&limit=2`);
+    expect(listed.status).toBe(200);
+    const ids = created.body.jobs
+      .map((j) => j.id)
+      .sort()
+      .reverse();
+    expect(listed.body.data.map((j) => j.id)).toEqual(ids.slice(0, 2));
+    const rest = await request<{ data: Job[] }>("GET", `/v1/jobs?batchId=${id}&cursor=${listed.body.nextCursor}`);
+    expect(rest.body.data.map((j) => j.id)).toEqual(ids.slice(2));
+    expect((await request<ErrorBody>("GET", "/v1/jobs?batchId=nope")).status).toBe(400);
+
+    // A finished job of a running batch stays (the batch counts it from its row); once the batch finished, it may go.
+    const [first] = created.body.jobs;
+    await env.DB.prepare("UPDATE jobs SET status = 'succeeded' WHERE tenant_id = ? AND batch_id = ?")
+      .bind(tenant, id)
+      .run();
+    expect((await request<ErrorBody>("DELETE", `/v1/jobs/${first?.id}`)).status).toBe(409);
+    expect((await request<Batch>("POST", `/v1/batches/${id}/close`)).body.status).toBe("succeeded");
+    const deleted = await worker.fetch(
+      new Request(`http://edge-jobs.test/v1/jobs/${first?.id}`, {
+        method: "DELETE",
+        headers: { authorization: `Bearer ${key}` },
+      }),
+      env,
+      createExecutionContext(),
+    );
+    expect(deleted.status).toBe(204);
+  });
+});
