@@ -98,7 +98,8 @@ export async function gateFlows<W extends GateItem>(
 
 /**
  * The whole gate: jobs of paused types are held first (they must not take flow capacity), the rest go through
- * the flow gates. One D1 statement per 100 jobs, whatever is paused; it writes rows only for the jobs it holds.
+ * the flow gates. One D1 statement per 100 jobs; it writes rows only for the jobs it holds, and decides from
+ * paused_types as it is when it runs (the consumer calls it only for a batch whose load saw a paused type).
  * If D1 cannot be asked, no job runs unchecked: all of them wait and are triaged again.
  */
 export async function gateJobs<W extends GateItem>(
