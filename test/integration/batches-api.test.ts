@@ -412,3 +412,28 @@ describe("a batch's jobs", () => {
     expect(deleted.status).toBe(204);
   });
 });
+
+describe("the OpenAPI document", () => {
+  it("describes every batch route and the Batch, BatchWithJobs, BatchPage and BatchCallbackEvent schemas", async () => {
+    const res = await worker.fetch(new Request("http://edge-jobs.test/openapi.json"), env, createExecutionContext());
+    const doc = (await res.json()) as {
+      paths: Record<string, Record<string, unknown>>;
+      components: { schemas: Record<string, unknown> };
+    };
+    expect(Object.keys(doc.paths["/v1/batches"] ?? {}).sort()).toEqual(["get", "post"]);
+    for (const path of ["/v1/batches/{id}/jobs", "/v1/batches/{id}/close", "/v1/batches/{id}/cancel"]) {
+      expect(Object.keys(doc.paths[path] ?? {}), path).toEqual(["post"]);
+    }
+    expect(Object.keys(doc.paths["/v1/batches/{id}"] ?? {})).toEqual(["get"]);
+    for (const name of [
+      "Batch",
+      "BatchWithJobs",
+      "BatchPage",
+      "BatchCallbackEvent",
+      "CreateBatchRequest",
+      "AddBatchJobsRequest",
+    ]) {
+      expect(doc.components.schemas[name], name).toBeDefined();
+    }
+  });
+});

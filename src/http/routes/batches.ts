@@ -2,6 +2,7 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import {
   AddBatchJobsSchema,
+  BatchCallbackEventSchema,
   BatchIdParam,
   BatchPageSchema,
   BatchSchema,
@@ -77,6 +78,9 @@ const listRoute = createRoute({
 });
 
 export function registerBatchRoutes(app: OpenAPIHono<AppEnv>): void {
+  // Not an answer of any route, but what a batch's callbackUrl receives: documented beside them.
+  app.openAPIRegistry.register("BatchCallbackEvent", BatchCallbackEventSchema);
+
   // Whose batch it is comes before what was sent: another tenant's (or no) batch is a 404 whatever the body says.
   app.use("/v1/batches/:id/jobs", async (c, next) => {
     if (c.req.method === "POST" && !(await getBatch(c.var.db, tenantOf(c), c.req.param("id") ?? ""))) {
