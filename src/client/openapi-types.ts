@@ -387,7 +387,7 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** Cancel a scheduled, queued or retrying job */
+    /** Cancel a scheduled, queued, retrying or waiting job (and a workflow's unfinished children) */
     post: {
       parameters: {
         query?: never;

@@ -10,8 +10,10 @@ import { apiFor } from "./api-client";
 import { CONTENT_SECURITY_POLICY, SCRIPT, STYLES } from "./assets";
 import { query } from "./format";
 import { Page } from "./layout";
+import { registerBatchPages } from "./pages/batches";
 import { DeadPage } from "./pages/dead";
 import { type JobDetail, JobPage } from "./pages/job";
+import { registerJobTypePages } from "./pages/job-types";
 import { JobsPage } from "./pages/jobs";
 import { LoginPage } from "./pages/login";
 import { OverviewPage } from "./pages/overview";
@@ -29,6 +31,7 @@ import {
 const PAGE_SIZE = 25;
 const CHART_MINUTES = 60;
 const CURSOR = /^job_[0-9A-Z]{26}$/;
+const BATCH_ID = /^bat_[0-9A-Z]{26}$/;
 
 type JobList = { data: Job[]; nextCursor: string | null };
 
@@ -37,9 +40,11 @@ function filterOf(c: Context<DashboardEnv>) {
   const status = c.req.query("status");
   const type = c.req.query("type");
   const cursor = c.req.query("cursor");
+  const batchId = c.req.query("batchId");
   return {
     status: status && (JOB_STATUSES as readonly string[]).includes(status) ? status : undefined,
     type: type && type.length <= 100 ? type : undefined,
+    batchId: batchId && BATCH_ID.test(batchId) ? batchId : undefined,
     cursor: cursor && CURSOR.test(cursor) ? cursor : undefined,
   };
 }
@@ -113,7 +118,12 @@ export function registerDashboard(app: OpenAPIHono<AppEnv>) {
     const filter = filterOf(c);
     const reply = await apiFor(c, appFetch)<JobList>(
       "GET",
-      `${path}${query({ ...filter, status: path === "/v1/dead" ? undefined : filter.status, limit: String(PAGE_SIZE) })}`,
+      `${path}${query({
+        ...filter,
+        status: path === "/v1/dead" ? undefined : filter.status,
+        batchId: path === "/v1/dead" ? undefined : filter.batchId,
+        limit: String(PAGE_SIZE),
+      })}`,
     );
     const flash = takeFlash(c) ?? (reply.ok ? null : { kind: "error" as const, text: reply.error.message });
     const props = {
@@ -172,6 +182,8 @@ export function registerDashboard(app: OpenAPIHono<AppEnv>) {
   });
 
   registerActions(dash, appFetch);
+  registerJobTypePages(dash, appFetch);
+  registerBatchPages(dash, appFetch);
 
   app.route("/dashboard", dash);
   app.get("/dashboard/", (c) => c.redirect("/dashboard", 301));

@@ -2,13 +2,15 @@
 import type { Child } from "hono/jsx";
 import type { Flash, Session } from "./session";
 
-export type Section = "overview" | "jobs" | "dead" | "schedules";
+export type Section = "overview" | "jobs" | "dead" | "schedules" | "batches" | "job-types";
 
 const NAV: [Section, string, string][] = [
   ["overview", "Overview", "/dashboard"],
   ["jobs", "Jobs", "/dashboard/jobs"],
   ["dead", "Dead letters", "/dashboard/dead"],
   ["schedules", "Schedules", "/dashboard/schedules"],
+  ["batches", "Batches", "/dashboard/batches"],
+  ["job-types", "Job types", "/dashboard/job-types"],
 ];
 
 export const CsrfField = (props: { session: Session }) => (

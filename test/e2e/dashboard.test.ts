@@ -247,7 +247,8 @@ describe("dashboard in headless Chromium", () => {
 
     // The overview counts the parked jobs; the list filters by waiting.
     await page.goto(`${dev.url}/dashboard`);
-    const waitingCard = page.locator(".card", { hasText: "Waiting" }).locator(".value");
+    const waitingLabel = page.locator(".label", { hasText: /^Waiting \(workflows\)$/ });
+    const waitingCard = page.locator(".card", { has: waitingLabel }).locator(".value");
     expect((await waitingCard.textContent())?.trim()).toBe("2");
     await page.goto(`${dev.url}/dashboard/jobs`);
     await page.selectOption('select[name="status"]', "waiting");

@@ -65,7 +65,13 @@ export function JobPage(props: { session: Session; flash: Flash | null; job: Job
               </a>
             ) : null}
           </Field>
-          <Field name="Batch">{job.batchId ? <code>{job.batchId}</code> : null}</Field>
+          <Field name="Batch">
+            {job.batchId ? (
+              <a href={`/dashboard/batches/${job.batchId}`}>
+                <code>{job.batchId}</code>
+              </a>
+            ) : null}
+          </Field>
           <Field name="Metadata">
             {Object.keys(job.metadata).length > 0 ? <code>{JSON.stringify(job.metadata)}</code> : null}
           </Field>

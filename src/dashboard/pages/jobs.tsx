@@ -5,7 +5,7 @@ import { query, relative } from "../format";
 import { Page, StatusBadge } from "../layout";
 import type { Flash, Session } from "../session";
 
-export type JobsFilter = { status?: string; type?: string; cursor?: string };
+export type JobsFilter = { status?: string; type?: string; batchId?: string; cursor?: string };
 
 export function JobsTable(props: { jobs: Job[]; now: number; selectable?: boolean; rowActions?: (job: Job) => Child }) {
   return (
@@ -59,16 +59,20 @@ export function JobsTable(props: { jobs: Job[]; now: number; selectable?: boolea
 }
 
 export function Pager(props: { base: string; filter: JobsFilter; nextCursor: string | null }) {
-  const { status, type, cursor } = props.filter;
+  const { status, type, batchId, cursor } = props.filter;
   return (
     <nav class="pager" aria-label="pages">
       {cursor ? (
-        <a class="button" href={`${props.base}${query({ status, type })}`}>
+        <a class="button" href={`${props.base}${query({ status, type, batchId })}`}>
           ← Newest
         </a>
       ) : null}
       {props.nextCursor ? (
-        <a class="button" rel="next" href={`${props.base}${query({ status, type, cursor: props.nextCursor })}`}>
+        <a
+          class="button"
+          rel="next"
+          href={`${props.base}${query({ status, type, batchId, cursor: props.nextCursor })}`}
+        >
           Older →
         </a>
       ) : null}
@@ -117,6 +121,12 @@ export function JobsPage(props: {
           </select>
         </label>
         <TypeSelect types={props.types} selected={props.filter.type} />
+        {props.filter.batchId ? (
+          <label>
+            Batch
+            <input type="text" name="batchId" value={props.filter.batchId} readonly />
+          </label>
+        ) : null}
         <button type="submit">Filter</button>
       </form>
       {props.jobs.length === 0 ? <p class="muted">No jobs match.</p> : <JobsTable jobs={props.jobs} now={props.now} />}
