@@ -4,6 +4,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Batch } from "../../src/contract/batches";
 import type { Job } from "../../src/contract/job";
+import { pendingBatchCallbacks } from "../../src/db/batch-statements";
 import { type AttemptRef, succeedManyStatements } from "../../src/db/consumer-statements";
 import { batchProgress } from "../../src/engine/batch-progress";
 import { meterD1 } from "../../src/metering/d1";
@@ -102,5 +103,39 @@ describe("rows written by batches", () => {
     expect(batchWave - plainWave).toBe(1);
     // Finishing: the batch row, its batches_status entry moved (delete + insert), and nothing else (no finisher asked).
     expect(finishWave - plainWave).toBeLessThanOrEqual(3);
+  });
+
+  it("the tick's batch-callback rescue reads only batches with a pending callback (the partial index), not every batch", async () => {
+    const { tenant } = await newTenant("bat-rescue");
+    const now = Date.now();
+    const insert = env.DB.prepare(
+      `INSERT INTO batches (tenant_id, id, status, open, total, created_at, updated_at, callback_url, callback_state)
+       VALUES (?, ?, 'succeeded', 0, 1, ?, ?, ?, ?)`,
+    );
+    const pending = JSON.stringify({
+      status: "pending",
+      event: "batch.succeeded",
+      webhookId: "msg_x",
+      nextAttemptAt: null,
+    });
+    const delivered = JSON.stringify({ status: "delivered", event: "batch.succeeded", webhookId: "msg_y" });
+    await env.DB.batch(
+      Array.from({ length: 60 }, (_, i) =>
+        insert.bind(
+          tenant,
+          `bat_${String(i).padStart(26, "0")}`,
+          now - 3_600_000,
+          now - 3_600_000,
+          "https://x",
+          i === 7 ? pending : i % 2 ? delivered : null,
+        ),
+      ),
+    );
+    const { d1, usage } = meterD1(env.DB);
+    const found = await pendingBatchCallbacks(d1, now, 100);
+    expect(found.filter((b) => b.tenant === tenant).map((b) => b.id)).toEqual([`bat_${"7".padStart(26, "0")}`]);
+    // Only the pending rows of every tenant are read (this file's other tests leave none older than an hour).
+    expect(usage.rowsRead).toBeGreaterThan(0);
+    expect(usage.rowsRead).toBeLessThanOrEqual(found.length + 1);
   });
 });
