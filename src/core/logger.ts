@@ -54,22 +54,50 @@ function layer(base: LogFields, extra: LogFields | undefined): LogFields {
   return out;
 }
 
-export function createLogger(base: LogFields = {}, metadata: LogFields = {}): Logger {
-  const write = (level: LogLevel, msg: string, fields?: LogFields) => {
-    if (LEVELS[level] < minimum) return;
+/**
+ * A plain class, not an object of closures: a request makes two children and a job up to two, and five
+ * closures per logger were measurable CPU on the hot path. Callers only ever call its methods on it.
+ */
+class FieldLogger implements Logger {
+  constructor(
+    private readonly base: LogFields,
+    private readonly metadata: LogFields,
+  ) {}
+
+  info(msg: string, fields?: LogFields): void {
+    if (minimum <= LEVELS.info) this.write("info", msg, fields);
+  }
+
+  warn(msg: string, fields?: LogFields): void {
+    if (minimum <= LEVELS.warn) this.write("warn", msg, fields);
+  }
+
+  error(msg: string, fields?: LogFields): void {
+    this.write("error", msg, fields);
+  }
+
+  child(fields: LogFields): Logger {
+    return new FieldLogger(layer(this.base, fields), this.metadata);
+  }
+
+  withMetadata(more: Record<string, string>): Logger {
+    return new FieldLogger(this.base, { ...this.metadata, ...safeMetadata(more) });
+  }
+
+  private write(level: LogLevel, msg: string, fields?: LogFields): void {
     // The logger's own fields are dropped from what callers pass, so nothing can change a line's level, message or time.
-    const { level: _l, msg: _m, time: _t, ...rest } = { ...metadata, ...layer(base, fields) };
+    const { level: _l, msg: _m, time: _t, ...rest } = { ...this.metadata, ...layer(this.base, fields) };
     const line = JSON.stringify({ level, msg, time: new Date().toISOString(), ...rest });
     if (level === "error") console.error(line);
     else console.log(line);
-  };
-  return {
-    info: (msg, fields) => write("info", msg, fields),
-    warn: (msg, fields) => write("warn", msg, fields),
-    error: (msg, fields) => write("error", msg, fields),
-    child: (fields) => createLogger(layer(base, fields), metadata),
-    withMetadata: (more) => createLogger(base, { ...metadata, ...safeMetadata(more) }),
-  };
+  }
 }
+
+export function createLogger(base: LogFields = {}, metadata: LogFields = {}): Logger {
+  return new FieldLogger(base, metadata);
+}
+
+/** Whether info lines are written in this invocation (so a caller can skip building an info line's fields). */
+export const infoLogged = (): boolean => minimum <= LEVELS.info;
 
 export const log = createLogger();

@@ -18,20 +18,43 @@ export const infoLinesOn = (env: Env) => {
  * written or the handler asks for a child. With `infoOn` false an info line builds nothing.
  */
 export function jobLog(row: JobRow, attempt: number, infoOn: boolean): Logger {
-  let built: Logger | undefined;
-  const real = () => {
-    built ??= rootLog
-      .child({ jobId: row.id, type: row.type, tenant: row.tenantId, attempt })
-      .withMetadata(JSON.parse(row.metadata) as Record<string, string>);
-    return built;
-  };
-  return {
-    info: (msg: string, fields?: LogFields) => {
-      if (infoOn) real().info(msg, fields);
-    },
-    warn: (msg: string, fields?: LogFields) => real().warn(msg, fields),
-    error: (msg: string, fields?: LogFields) => real().error(msg, fields),
-    child: (fields: LogFields) => real().child(fields),
-    withMetadata: (metadata: Record<string, string>) => real().withMetadata(metadata),
-  };
+  return new LazyJobLog(row, attempt, infoOn);
+}
+
+/** One object per job (a class, not five closures: this is made for every job of every batch). */
+class LazyJobLog implements Logger {
+  private built: Logger | undefined;
+
+  constructor(
+    private readonly row: JobRow,
+    private readonly attempt: number,
+    private readonly infoOn: boolean,
+  ) {}
+
+  private real(): Logger {
+    this.built ??= rootLog
+      .child({ jobId: this.row.id, type: this.row.type, tenant: this.row.tenantId, attempt: this.attempt })
+      .withMetadata(JSON.parse(this.row.metadata) as Record<string, string>);
+    return this.built;
+  }
+
+  info(msg: string, fields?: LogFields): void {
+    if (this.infoOn) this.real().info(msg, fields);
+  }
+
+  warn(msg: string, fields?: LogFields): void {
+    this.real().warn(msg, fields);
+  }
+
+  error(msg: string, fields?: LogFields): void {
+    this.real().error(msg, fields);
+  }
+
+  child(fields: LogFields): Logger {
+    return this.real().child(fields);
+  }
+
+  withMetadata(metadata: Record<string, string>): Logger {
+    return this.real().withMetadata(metadata);
+  }
 }

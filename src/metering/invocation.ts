@@ -5,7 +5,7 @@ import { log, setLogLevel } from "../core/logger";
 import { withPlatformLimits } from "../limits";
 import { meterD1 } from "./d1";
 import { meterNamespace } from "./durable-objects";
-import type { QueueUsage } from "./queue";
+import { type QueueUsage, skipQueueMeter } from "./queue";
 
 /** The logger's rule (src/core/logger.ts): any level but warn and error writes info lines. */
 const logsInfo = (level: string | undefined) => level !== "warn" && level !== "error";
@@ -21,7 +21,10 @@ export async function metered<T>(
   // Innermost: the limits harness (off in production) sees every call the handler and the meters make.
   const limited = withPlatformLimits(env);
   // The meters only feed the "invocation" info line: where it is not written, no binding is wrapped.
-  if (!logsInfo(logLevel)) return run(limited);
+  if (!logsInfo(logLevel)) {
+    if (queueUsage) skipQueueMeter(queueUsage);
+    return run(limited);
+  }
   const d1 = meterD1(limited.DB);
   const gates = meterNamespace(limited.KEY_GATE);
   const started = Date.now();

@@ -31,13 +31,26 @@ class MeteredMessage<T> implements Message<T> {
   }
 }
 
+/** Usages nobody reads (the invocation line is not written): their batches hand out the messages unwrapped. */
+const unread = new WeakSet<QueueUsage>();
+
+/** Called by the invocation (src/metering/invocation.ts) before the handler runs, when it will not log `usage`. */
+export function skipQueueMeter(usage: QueueUsage): void {
+  unread.add(usage);
+}
+
 class MeteredBatch<T> implements MessageBatch<T> {
-  readonly messages: readonly Message<T>[];
+  private wrapped: readonly Message<T>[] | undefined;
   constructor(
     private readonly inner: MessageBatch<T>,
     private readonly settle: Settle,
-  ) {
-    this.messages = inner.messages.map((message) => new MeteredMessage(message, settle));
+    private readonly usage: QueueUsage,
+  ) {}
+  /** Wrapped on first read (one object per message), or not at all when the usage is never logged. */
+  get messages(): readonly Message<T>[] {
+    if (unread.has(this.usage)) return this.inner.messages;
+    this.wrapped ??= this.inner.messages.map((message) => new MeteredMessage(message, this.settle));
+    return this.wrapped;
   }
   get queue() {
     return this.inner.queue;
@@ -68,5 +81,5 @@ export function meterBatch<T>(batch: MessageBatch<T>): { batch: MessageBatch<T>;
     settled.add(id);
     usage[kind]++;
   };
-  return { batch: new MeteredBatch(batch, settle), usage };
+  return { batch: new MeteredBatch(batch, settle, usage), usage };
 }

@@ -5,10 +5,15 @@ import { checkTarget } from "../webhooks/target-guard";
 /** The job type whose payload names a URL to call (src/builtin/http.ts); kept here so the producer needs no task import. */
 const HTTP_JOB_TYPE = "http";
 
-export type GuardedEnqueue = { type: string; payload: unknown; callbackUrl?: string | undefined };
+export type GuardedEnqueue = { type: string; payload?: unknown; callbackUrl?: string | undefined };
 
 /** Every refused target in one enqueue item, with the field it came from. Empty when all pass. */
+/** Frozen: a caller that pushed onto the shared empty answer would throw instead of corrupting it. */
+const NONE = Object.freeze([]) as unknown as Issue[];
+
 export function refusedTargets(item: GuardedEnqueue, allowPrivate: boolean, path = ""): Issue[] {
+  // Most jobs name no URL at all: nothing to check, nothing to allocate.
+  if (item.type !== HTTP_JOB_TYPE && item.callbackUrl === undefined) return NONE;
   const at = (...parts: string[]) => [path, ...parts].filter(Boolean).join(".");
   const issues: Issue[] = [];
   if (item.type === HTTP_JOB_TYPE) {

@@ -15,7 +15,7 @@ import type { EnqueueInput } from "../contract/schemas";
 import type { JobRegistry } from "../core/define-job";
 import { PayloadTooLargeError, PayloadValidationError, UnknownJobTypeError } from "../core/enqueue-errors";
 import { newId } from "../core/ids";
-import type { Logger } from "../core/logger";
+import { infoLogged, type Logger } from "../core/logger";
 import { needsWatch, RESCUE_WINDOW_MS } from "../core/rescue-window";
 import type { Db } from "../db/client";
 import { insertJobs, storedJobRow } from "../db/job-insert";
@@ -75,7 +75,7 @@ function planJob(input: EnqueueInput, ctx: EnqueueContext, path: string): { row:
   }
 
   // An http job's url and any callbackUrl must be public destinations (see src/webhooks/target-guard.ts).
-  const refused = refusedTargets({ ...input, payload }, ctx.allowPrivateTargets, path);
+  const refused = refusedTargets(input, ctx.allowPrivateTargets, path);
   if (refused.length > 0) throw new PayloadValidationError("a target URL was refused", refused);
 
   const runAt = input.runAt ? Date.parse(input.runAt) : ctx.now + (input.delaySeconds ?? 0) * 1000;
@@ -184,31 +184,45 @@ async function enqueuePlain(
   // The rows as stored are known without reading them back: D1 only says which ids already existed.
   const stored = rows.map(storedJobRow);
   const wasCreated = await insertJobs(ctx.db, stored);
-  const inserted = stored.filter((_, i) => wasCreated[i]);
-  const created = new Set(inserted.map((row) => row.id));
-  const replayedRows = rows.filter((row) => !created.has(row.id));
-  const originals = replayedRows.length > 0 ? await loadJobs(ctx.db, replayedRows.map(keyOf)) : [];
-  const byId = new Map([...originals, ...inserted].map((row) => [row.id, row]));
-
-  const toSend = inserted.filter((row) => row.status === "queued");
-  await sendMessages(ctx.queue, toSend, ctx.now, ctx.log);
-  const answered = new Set<string>();
-  return rows.map((planned, i) => {
-    const row = byId.get(planned.id);
-    if (!row) throw new Error("an idempotency key points at a job that vanished during the request");
-    // The second item naming the same key in one request is a replay of the first.
-    const replayed = !created.has(row.id) || answered.has(row.id);
-    answered.add(row.id);
-    // A created row's metadata is the request's own object; only a replay's must be read back from its row.
-    // Metadata goes under the job's fields (withMetadata), so it can never pose as one of them.
-    const metadata: Record<string, string> = replayed ? JSON.parse(row.metadata) : (inputs[i]?.metadata ?? {});
-    const jobLog = hasKeys(metadata) ? ctx.log.withMetadata(metadata) : ctx.log;
-    const fields = { jobId: row.id, type: row.type, status: row.status };
-    if (replayed) jobLog.info("idempotent replay", fields);
-    else jobLog.info("job enqueued", fields);
-    const parts = plans[i]?.parts;
-    return { row, replayed, toJob: () => (replayed || !parts ? rowToJob(row) : createdJob(row, parts)) };
+  const toSend: JobRow[] = [];
+  const replayedKeys: { tenant: string; id: string }[] = [];
+  stored.forEach((row, i) => {
+    if (!wasCreated[i]) replayedKeys.push(keyOf(row));
+    else if (row.status === "queued") toSend.push(row);
   });
+  // Only a replay reads rows back: an id it names that this request created answers the row as stored.
+  const originals = replayedKeys.length > 0 ? await replayedRows(ctx.db, replayedKeys, stored, wasCreated) : undefined;
+
+  await sendMessages(ctx.queue, toSend, ctx.now, ctx.log);
+  const info = infoLogged();
+  return rows.map((planned, i): Enqueued => {
+    const parts = plans[i]?.parts;
+    if (wasCreated[i] && parts) {
+      const row = stored[i] as JobRow;
+      if (info) logEnqueued(ctx.log, inputs[i]?.metadata, "job enqueued", row);
+      return { row, replayed: false, toJob: () => createdJob(row, parts) };
+    }
+    // An existing job's id, or the second item naming the same key in one request: a replay of it.
+    const row = originals?.get(planned.id);
+    if (!row) throw new Error("an idempotency key points at a job that vanished during the request");
+    if (info) logEnqueued(ctx.log, JSON.parse(row.metadata) as Record<string, string>, "idempotent replay", row);
+    return { row, replayed: true, toJob: () => rowToJob(row) };
+  });
+}
+
+/** The rows replays answer, by id: read back from D1, or (an id created earlier in this request) as stored. */
+async function replayedRows(db: Db, keys: { tenant: string; id: string }[], stored: JobRow[], wasCreated: boolean[]) {
+  const byId = new Map((await loadJobs(db, keys)).map((row) => [row.id, row]));
+  stored.forEach((row, i) => {
+    if (wasCreated[i]) byId.set(row.id, row);
+  });
+  return byId;
+}
+
+/** One line per item; metadata goes under the job's fields (withMetadata), so it can never pose as one of them. */
+function logEnqueued(log: Logger, metadata: Record<string, string> | undefined, msg: string, row: JobRow) {
+  const jobLog = metadata && hasKeys(metadata) ? log.withMetadata(metadata) : log;
+  jobLog.info(msg, { jobId: row.id, type: row.type, status: row.status });
 }
 
 /** The answers of a batch enqueue, in request order. */
@@ -221,7 +235,7 @@ const hasKeys = (object: object) => {
   return false;
 };
 
-const keyOf = (row: NewJob) => ({ tenant: row.tenantId, id: row.id });
+const keyOf = (row: Pick<JobRow, "tenantId" | "id">) => ({ tenant: row.tenantId, id: row.id });
 
 async function claimKeys(inputs: EnqueueInput[], rows: NewJob[], paths: string[], ctx: EnqueueContext) {
   const keyed = rows.flatMap((row, i) => {

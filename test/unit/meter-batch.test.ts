@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { meterBatch } from "../../src/metering/queue";
+import { meterBatch, skipQueueMeter } from "../../src/metering/queue";
 
 function fakeBatch(ids: string[]) {
   const calls: string[] = [];
@@ -35,5 +35,22 @@ describe("meterBatch", () => {
     metered.ackAll(); // only "c" is still open
     expect(usage).toEqual({ delivered: 3, acked: 2, retried: 1 });
     expect(calls).toEqual(["ack a", "retry b 5", "ack b", "ackAll"]);
+  });
+
+  it("wraps each message once, on first read", () => {
+    const { batch } = fakeBatch(["a", "b"]);
+    const { batch: metered } = meterBatch(batch);
+    expect(metered.messages).toBe(metered.messages);
+    expect(metered.messages[0]).not.toBe(batch.messages[0]);
+  });
+
+  it("hands out the messages themselves when the invocation will not log the usage", () => {
+    const { batch, calls } = fakeBatch(["a", "b"]);
+    const { batch: metered, usage } = meterBatch(batch);
+    skipQueueMeter(usage);
+    expect(metered.messages).toBe(batch.messages);
+    metered.messages[0]?.ack();
+    metered.retryAll();
+    expect(calls).toEqual(["ack a", "retryAll"]);
   });
 });
