@@ -291,6 +291,18 @@ describe("child jobs", () => {
     expect((await jobRow(tenant, job.id))?.status).toBe("cancelled");
   });
 
+  it("cancels a waiting parent and its children through POST /v1/jobs/:id/cancel", async () => {
+    const { key, tenant } = await newTenant("wf-cancel-http");
+    const job = await later(key, { type: "wf-parent", payload: { children: 2 } });
+    const parked = await deliver([{ tenant, id: job.id }]);
+    const res = await call<{ status: string }>("POST", `/v1/jobs/${job.id}/cancel`, { token: key });
+    expect(res.status).toBe(200);
+    expect(res.body.status).toBe("cancelled");
+    for (const { body } of parked.sent) expect((await jobRow(tenant, body.id))?.status).toBe("cancelled");
+    // Its open invoke waits are closed: nothing can complete them later.
+    expect((await steps(tenant, job.id)).map((s) => s.status)).toEqual(["failed", "failed"]);
+  });
+
   it("refuses an invoke of an unknown type: the parent dies with StepRuleError and starts nothing", async () => {
     const { key, tenant } = await newTenant("wf-bad-invoke");
     const job = await later(key, { type: "wf-rules", payload: { rule: "bad-invoke" } });
