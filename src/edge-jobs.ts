@@ -15,6 +15,8 @@ export type { JobContext, JobDefinition, JobRegistry } from "./core/define-job";
 export { defineJob } from "./core/define-job";
 export { NonRetryableError, RetryAfterError } from "./core/errors";
 export type { LogFields, Logger } from "./core/logger";
+export type { InvokeOptions, StepApi, StepJson, WaitingFor } from "./core/steps";
+export { ChildJobFailedError, StepRuleError } from "./core/steps";
 /**
  * The Durable Object bound as KEY_GATE: `export { KeyGate } from "edge-jobs"` in the Worker's entry. Not a member
  * of createEdgeJobs()'s answer: `wrangler types` names the entry's KeyGate in Env, so a subclass of a value built
