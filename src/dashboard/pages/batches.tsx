@@ -58,7 +58,7 @@ export function BatchesPage(props: {
 }) {
   const { session } = props;
   return (
-    <Page title="Batches" session={session} flash={props.flash}>
+    <Page title="Batches" session={session} section="batches" flash={props.flash}>
       <h1>Batches</h1>
       <nav class="filters" aria-label="status">
         <a href="/dashboard/batches">all</a>
@@ -128,7 +128,7 @@ export function BatchesPage(props: {
 export function BatchPage(props: { session: Session; flash: Flash | null; batch: Batch; jobs: Job[]; now: number }) {
   const { session, batch } = props;
   return (
-    <Page title={`Batch ${batch.id}`} session={session} flash={props.flash}>
+    <Page title={`Batch ${batch.id}`} session={session} section="batches" flash={props.flash}>
       <h1>
         Batch <code>{batch.id}</code>
       </h1>
@@ -224,7 +224,7 @@ export function registerBatchPages(dash: Hono<DashboardEnv>, appFetch: AppFetch)
     const reply = BATCH_ID.test(id) ? await api<Batch>("GET", `/v1/batches/${id}`) : null;
     if (!reply?.ok) {
       return c.html(
-        <Page title="Not found" session={c.var.session}>
+        <Page title="Not found" session={c.var.session} section="batches">
           <h1>Batch not found</h1>
           <p>
             No batch <code>{id}</code> for this tenant. <a href="/dashboard/batches">Back to batches</a>
