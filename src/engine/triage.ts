@@ -1,6 +1,6 @@
 // Triage, pure: what to do with each delivery given the job's row — ack it, let it wait, dead-letter the job, or run it.
 
-import { FINISHED_STATUSES, type JobError, type JobOptions } from "../contract/job";
+import { FINISHED_STATUSES, type JobError, type JobOptions, MAX_QUEUE_DELAY_SECONDS } from "../contract/job";
 import type { JobDefinition } from "../core/define-job";
 import type { JobRow } from "../db/schema";
 
@@ -17,6 +17,9 @@ export type Triage =
    * counted) before it runs, so a crash loop ends after maxAttempts claimed runs.
    */
   | { kind: "run"; definition: JobDefinition; options: JobOptions; claimFirst: boolean };
+
+/** A debounced job's message may come before the start a later enqueue moved it to; this much earlier still runs it. */
+export const DEBOUNCE_EARLY_MS = 250;
 
 /** A message for a `waiting` job due within this long comes back then (a wake a little early); earlier ones are acked. */
 export const WAITING_RECHECK_MS = 60_000;
@@ -67,10 +70,16 @@ export function triage({ row, deliveryAttempts, duplicateInBatch, definition, no
       error: { name: "AttemptsExhaustedError", message, attempt: row.attempts, at: new Date(now).toISOString() },
     };
   }
+  const options = JSON.parse(row.options) as JobOptions;
+  if (options.debounce && row.status === "queued" && row.runAt > now + DEBOUNCE_EARLY_MS) {
+    const delaySeconds = Math.min(MAX_QUEUE_DELAY_SECONDS, Math.ceil((row.runAt - now) / 1000));
+    return { kind: "wait", delaySeconds, reason: "debounced: a later enqueue moved its start" };
+  }
   return {
     kind: "run",
     definition,
-    options: JSON.parse(row.options) as JobOptions,
-    claimFirst: deliveryAttempts > 1 || row.status === "running",
+    options,
+    // A debounced job's payload can be replaced until it is claimed: claiming first makes the run see the last one.
+    claimFirst: deliveryAttempts > 1 || row.status === "running" || options.debounce != null,
   };
 }
