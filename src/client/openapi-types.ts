@@ -81,9 +81,11 @@ export interface paths {
         };
       };
       responses: {
-        /** @description Idempotent replay: the original job */
+        /** @description Idempotent replay (header Idempotent-Replayed: true): the original job; or a debounced enqueue (header Debounced: true): the window's job with this request's payload */
         200: {
           headers: {
+            "Idempotent-Replayed"?: "true";
+            Debounced?: "true";
             [name: string]: unknown;
           };
           content: {
@@ -2307,6 +2309,56 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
   schemas: {
+    BatchCallbackEvent: {
+      /** @enum {string} */
+      type: "batch.succeeded" | "batch.completed";
+      timestamp: string;
+      data: components["schemas"]["Batch"];
+    };
+    Batch: {
+      id: string;
+      status: components["schemas"]["BatchStatus"];
+      description: string | null;
+      total: number;
+      /** @description jobs not finished yet */
+      pending: number;
+      succeeded: number;
+      dead: number;
+      cancelled: number;
+      open: boolean;
+      createdAt: string;
+      finishedAt: string | null;
+      callbackUrl: string | null;
+      onSuccess: components["schemas"]["BatchFinisher"];
+      onComplete: components["schemas"]["BatchFinisher"];
+      callback: components["schemas"]["BatchCallbackState"];
+    };
+    /**
+     * @description running; succeeded (every job succeeded); completed (all finished, some did not succeed)
+     * @enum {string}
+     */
+    BatchStatus: "running" | "succeeded" | "completed";
+    BatchFinisher: {
+      type: string;
+      /** @description an object; the finished batch's counts are added under `batch` */
+      payload?: {
+        [key: string]: unknown;
+      };
+    } | null;
+    /** @description the batch callback's delivery state */
+    BatchCallbackState: {
+      /** @enum {string} */
+      status: "pending" | "delivered" | "failed";
+      /** @enum {string} */
+      event: "batch.succeeded" | "batch.completed";
+      webhookId: string;
+      attempts: number;
+      lastStatus: number | null;
+      lastError: string | null;
+      lastAttemptAt: string | null;
+      nextAttemptAt: string | null;
+      deliveredAt: string | null;
+    } | null;
     Job: {
       id: string;
       type: string;
@@ -2736,50 +2788,6 @@ export interface components {
     BatchWithJobs: components["schemas"]["Batch"] & {
       /** @description the jobs this request created */
       jobs: components["schemas"]["Job"][];
-    };
-    /**
-     * @description running; succeeded (every job succeeded); completed (all finished, some did not succeed)
-     * @enum {string}
-     */
-    BatchStatus: "running" | "succeeded" | "completed";
-    BatchFinisher: {
-      type: string;
-      /** @description an object; the finished batch's counts are added under `batch` */
-      payload?: {
-        [key: string]: unknown;
-      };
-    } | null;
-    /** @description the batch callback's delivery state */
-    BatchCallbackState: {
-      /** @enum {string} */
-      status: "pending" | "delivered" | "failed";
-      /** @enum {string} */
-      event: "batch.succeeded" | "batch.completed";
-      webhookId: string;
-      attempts: number;
-      lastStatus: number | null;
-      lastError: string | null;
-      lastAttemptAt: string | null;
-      nextAttemptAt: string | null;
-      deliveredAt: string | null;
-    } | null;
-    Batch: {
-      id: string;
-      status: components["schemas"]["BatchStatus"];
-      description: string | null;
-      total: number;
-      /** @description jobs not finished yet */
-      pending: number;
-      succeeded: number;
-      dead: number;
-      cancelled: number;
-      open: boolean;
-      createdAt: string;
-      finishedAt: string | null;
-      callbackUrl: string | null;
-      onSuccess: components["schemas"]["BatchFinisher"];
-      onComplete: components["schemas"]["BatchFinisher"];
-      callback: components["schemas"]["BatchCallbackState"];
     };
     CreateBatchRequest: {
       jobs: components["schemas"]["EnqueueRequest"][];

@@ -49,7 +49,7 @@ export type JobsRpcProps = { tenant: string };
 
 /** The entrypoint's calls as a calling Worker's `Service<JobsRpc>` sees them (each is documented on the class below). */
 export interface JobsRpcCalls {
-  enqueue(job: EnqueueRequest): Promise<Answer<"job", Job>>;
+  enqueue(job: EnqueueRequest): Promise<Answer<"job", Job> | EnqueueAnswerDebounced>;
   enqueueBatch(jobs: EnqueueRequest[]): Promise<Answer<"jobs", Job[]>>;
   get(id: string): Promise<Answer<"job", JobDetail>>;
   list(query?: ListJobsQuery & { cursor?: string }): Promise<Answer<"page", JobPage>>;
@@ -66,6 +66,9 @@ export interface JobsRpcCalls {
   getBatch(id: string): Promise<Answer<"batch", Batch>>;
   listBatches(query?: ListBatchesQuery & { cursor?: string }): Promise<Answer<"page", BatchPage>>;
 }
+
+/** An enqueue that joined an open debounce window: the window's job, its payload replaced (HTTP: 200 + `Debounced: true`). */
+export type EnqueueAnswerDebounced = { ok: true; job: Job; debounced: true };
 
 /** What createJobsRpc answers, named so that a declaration file can state it (an anonymous class's protected members cannot be). */
 export type JobsRpcClass = new (ctx: ExecutionContext, env: Env) => WorkerEntrypoint<Env, JobsRpcProps> & JobsRpcCalls;
@@ -148,14 +151,20 @@ export function createJobsRpc(jobs: JobDefinition[]): JobsRpcClass {
   const registry = createRegistry(jobs);
 
   return class JobsRpc extends WorkerEntrypoint<Env, JobsRpcProps> implements JobsRpcCalls {
-    /** Like POST /v1/jobs: the new job, or the original one when its idempotencyKey was seen within its TTL. */
-    enqueue(job: EnqueueRequest): Promise<Answer<"job", Job>> {
-      return run("enqueue", "job", this.ctx.props, this.env, async (session, env) => {
+    /**
+     * Like POST /v1/jobs: the new job, or the original one when its idempotencyKey was seen within its TTL; a
+     * debounced enqueue that joined an open window answers `{ok: true, job, debounced: true}` with that window's job.
+     */
+    async enqueue(job: EnqueueRequest): Promise<Answer<"job", Job> | EnqueueAnswerDebounced> {
+      let debounced = false;
+      const answer = await run("enqueue", "job", this.ctx.props, this.env, async (session, env) => {
         const input = parse(EnqueueSchema, job);
         const [enqueued] = await enqueue([input], enqueueContext(env, registry, session));
         if (!enqueued) throw new Error("the producer answered no job");
+        debounced = enqueued.debounced === true;
         return wireJob(enqueued.row);
       });
+      return answer.ok && debounced ? { ...answer, debounced: true } : answer;
     }
 
     /** Like POST /v1/jobs/batch: 1…100 jobs, validated all or nothing. */

@@ -129,6 +129,28 @@ describe("JobsRpc: the job API over a service binding", () => {
   });
 });
 
+describe("JobsRpc's debounce", () => {
+  it("answers debounced: true with the window's job, as HTTP answers 200 with Debounced: true", async () => {
+    const { tenant, key } = await newTenant("rpc-debounce");
+    const rpc = rpcFor(tenant);
+    const debounce = { key: "cart-1", seconds: 600 };
+    const first = ok(await rpc.enqueue({ type: "test-echo", payload: { value: 1 }, debounce }));
+    expect("debounced" in first).toBe(false);
+    const second = ok(await rpc.enqueue({ type: "test-echo", payload: { value: 2 }, debounce }));
+    expect(second).toMatchObject({ debounced: true, job: { id: first.job.id, payload: { value: 2 } } });
+    const viaHttp = await call<{ id: string; payload: unknown }>("POST", "/v1/jobs", {
+      token: key,
+      body: { type: "test-echo", payload: { value: 3 }, debounce },
+    });
+    expect(viaHttp.status).toBe(200);
+    expect(viaHttp.headers.get("debounced")).toBe("true");
+    expect(viaHttp.body).toMatchObject({ id: first.job.id, payload: { value: 3 } });
+    const bad = refused(await rpc.enqueue({ type: "test-echo", debounce, delaySeconds: 5 }));
+    expect(bad.issues.map((i) => i.path)).toEqual(["debounce"]);
+    expect(await jobCount(key)).toBe(1);
+  });
+});
+
 describe("JobsRpc's events", () => {
   it("sends an event that completes the tenant's matching wait and wakes its job; get shows the step", async () => {
     const { tenant, key } = await newTenant("rpc-events");

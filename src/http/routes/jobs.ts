@@ -34,7 +34,16 @@ const enqueueRoute = createRoute({
   request: { headers: idempotencyHeader, body: jsonBody(EnqueueSchema) },
   responses: {
     202: jsonContent(JobSchema, "Accepted: the job is committed and queued (or scheduled)"),
-    200: jsonContent(JobSchema, "Idempotent replay: the original job"),
+    200: {
+      ...jsonContent(
+        JobSchema,
+        "Idempotent replay (header Idempotent-Replayed: true): the original job; or a debounced enqueue (header Debounced: true): the window's job with this request's payload",
+      ),
+      headers: z.object({
+        "Idempotent-Replayed": z.literal("true").optional(),
+        Debounced: z.literal("true").optional(),
+      }),
+    },
     ...errorResponses(400, 401, 403, 409, 413, 422),
   },
 });
@@ -119,7 +128,12 @@ export function registerJobRoutes(app: OpenAPIHono<AppEnv>) {
       [{ ...input, idempotencyKey: input.idempotencyKey ?? headerKey }],
       enqueueContext(c),
     );
-    const { replayed, toJob } = enqueued as Enqueued;
+    const { replayed, debounced, toJob } = enqueued as Enqueued;
+    // An enqueue that joined an open debounce window answers that window's job, its payload replaced.
+    if (debounced) {
+      c.header("Debounced", "true");
+      return c.json(toJob(), 200);
+    }
     // A duplicate within the key's TTL answers the original job, whatever its status.
     if (replayed) {
       c.header("Idempotent-Replayed", "true");
