@@ -6,6 +6,7 @@ import { log } from "../../src/core/logger";
 import { MAX_STEP_RESULT_BYTES } from "../../src/core/steps";
 import { openDb } from "../../src/db/client";
 import { consumeJobs } from "../../src/engine/consumer";
+import { consumeDeadLetters } from "../../src/engine/dlq-consumer";
 import { cancelJobCascade } from "../../src/service/cancel-job";
 import { call, enqueue, newTenant, waitForStatus } from "../fixtures/api";
 import { defaultJobs } from "../fixtures/default-jobs";
@@ -270,6 +271,31 @@ describe("child jobs", () => {
       results: [0, 4],
       failed: [{ childId: deadChild?.child_id, childStatus: "dead", message: "child 1 fails on purpose" }],
     });
+  });
+
+  it("wakes the parent when its child dies without an attempt (attempts used up) or in the dead-letter queue", async () => {
+    const { key, tenant } = await newTenant("wf-dead-letter");
+    const job = await later(key, { type: "wf-parent", payload: { children: 2 } });
+    const parked = await deliver([{ tenant, id: job.id }]);
+    const [first, second] = parked.sent.map((m) => m.body);
+    if (!first || !second) throw new Error("two children expected");
+    // Both children have used up their attempts (their runs crashed): one is found so by the consumer, one by the DLQ.
+    await env.DB.prepare("UPDATE jobs SET attempts = max_attempts WHERE tenant_id = ? AND parent_id = ?")
+      .bind(tenant, job.id)
+      .run();
+    const early = await deliver([first]);
+    expect(messagesFor(early.sent, job.id)).toHaveLength(0);
+    const { queue, sent } = capturingQueue();
+    const { batch } = answeringBatch("jobs-dlq", [{ id: `dlq${seq++}`, body: second, attempts: 100 }]);
+    await consumeDeadLetters(batch, { ...env, JOBS_QUEUE: queue });
+    expect(messagesFor(sent, job.id)).toHaveLength(1);
+    await deliver([{ tenant, id: job.id }]);
+    const done = await jobRow(tenant, job.id);
+    expect(done?.status).toBe("succeeded");
+    const result = JSON.parse(done?.result ?? "{}") as { results: number[]; failed: { childStatus: string }[] };
+    expect(result.results).toEqual([]);
+    expect(result.failed.map((f) => f.childStatus)).toEqual(["dead", "dead"]);
+    expect(runs(job.id)).toBe(2);
   });
 
   it("cancels a waiting parent together with its unstarted children", async () => {
