@@ -11,7 +11,7 @@ const TYPE = /^[a-z0-9][a-z0-9._-]{0,99}$/;
 export function JobTypesPage(props: { session: Session; flash: Flash | null; types: JobTypeEntry[] }) {
   const { session } = props;
   return (
-    <Page title="Job types" session={session} flash={props.flash}>
+    <Page title="Job types" session={session} section="job-types" flash={props.flash}>
       <h1>Job types</h1>
       <p class="muted">
         A paused type still accepts jobs: they wait, queued, without spending an attempt, until it is resumed.
