@@ -50,12 +50,12 @@ export const echo = (value: unknown, key: string, seconds = 2, maxWaitSeconds?: 
 });
 
 /** Delivers these messages (each its own delivery, as the queue would) at the injected `now`; answers how each ended. */
-export async function deliver(messages: Sent[], now: number, queue: Queue) {
+export async function deliver(messages: Sent[], now: number, queue: Queue, d1: D1Database = env.DB) {
   const { batch, answers } = answeringBatch(
     "jobs",
     messages.map((m, i) => ({ id: `m${i}`, body: m.body })),
   );
-  await consumeJobs(batch, { ...env, JOBS_QUEUE: queue as Queue<JobMessage> }, registry, {
+  await consumeJobs(batch, { ...env, DB: d1, JOBS_QUEUE: queue as Queue<JobMessage> }, registry, {
     now: () => now,
     random: Math.random,
   });
