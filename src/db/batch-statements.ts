@@ -82,19 +82,28 @@ export const cancelPageStatement = (d1: D1Database, tenant: string, id: string, 
   prepared(d1, CANCEL_PAGE).bind(tenant, id, now, limit);
 
 /**
- * The recount, one statement per batch (?1 tenant, the batch id expression, ?3 now). The counts come from the job rows
- * themselves, inside the transaction that changed them, so they are exact whatever happened before: an outcome that
- * did not land is not counted, a requeue by hand simply stops counting. It writes the batch row only when a count
- * changed: at most one row per batch per transaction, and it never names `status` (so no index entry moves).
+ * Every statement below works on a set of batches, the rows (kt, kb) of a KEYS subquery, so a consumer wave costs the
+ * same four statements whether its jobs belong to one batch or to a hundred (D1 counts queries per invocation).
  */
-const recountSql = (
-  batchId: string,
-) => `UPDATE batches SET succeeded = c.s, dead = c.d, cancelled = c.x, updated_at = ?3
-  FROM (SELECT count(CASE WHEN status = 'succeeded' THEN 1 END) AS s, count(CASE WHEN status = 'dead' THEN 1 END) AS d,
-    count(CASE WHEN status = 'cancelled' THEN 1 END) AS x
-    FROM jobs WHERE tenant_id = ?1 AND batch_id = ${batchId}) AS c
-  WHERE batches.tenant_id = ?1 AND batches.id = ${batchId} AND batches.status = 'running'
+const BY_KEYS = `SELECT DISTINCT json_extract(value, '$[0]') AS kt, json_extract(value, '$[1]') AS kb FROM json_each(?1)`;
+/** The job's own batch, found inside SQL: a path that finishes one job need not know whether it is batched. */
+const BY_JOB = `SELECT tenant_id AS kt, batch_id AS kb FROM jobs WHERE tenant_id = ?1 AND id = ?2 AND batch_id IS NOT NULL`;
+
+/**
+ * The recount (?3 now). The counts come from the job rows themselves (through jobs_batch), inside the transaction that
+ * changed them, so they are exact whatever happened before: an outcome that did not land is not counted, a requeue by
+ * hand simply stops counting. It writes a batch row only when one of its counts changed: at most one row per batch per
+ * transaction, and it never names `status` (so no index entry moves).
+ */
+const recountSql = (keys: string) => `UPDATE batches SET succeeded = c.s, dead = c.d, cancelled = c.x, updated_at = ?3
+  FROM (SELECT k.kt AS t, k.kb AS b, count(CASE WHEN j.status = 'succeeded' THEN 1 END) AS s,
+      count(CASE WHEN j.status = 'dead' THEN 1 END) AS d, count(CASE WHEN j.status = 'cancelled' THEN 1 END) AS x
+    FROM (${keys}) AS k JOIN jobs j ON j.tenant_id = k.kt AND j.batch_id = k.kb GROUP BY k.kt, k.kb) AS c
+  WHERE batches.tenant_id = c.t AND batches.id = c.b AND batches.status = 'running'
     AND (batches.succeeded != c.s OR batches.dead != c.d OR batches.cancelled != c.x)`;
+
+const IN_KEYS = (keys: string, alias = "batches") =>
+  `(${alias}.tenant_id, ${alias}.id) IN (SELECT kt, kb FROM (${keys}))`;
 
 /**
  * The finish, right after the recount in the same transaction: a closed batch whose counts reach its total. `status =
@@ -102,13 +111,13 @@ const recountSql = (
  * whatever runs it again later (a duplicate outcome, a crash's redelivery, a close) finds nothing to do. It also sets
  * the callback's pending state (its webhook id derived from the batch id, so it never changes).
  */
-const finishSql = (batchId: string) => `UPDATE batches SET updated_at = ?3, finished_at = ?3,
+const finishSql = (keys: string) => `UPDATE batches SET updated_at = ?3, finished_at = ?3,
   status = CASE WHEN succeeded = total THEN 'succeeded' ELSE 'completed' END,
   callback_state = CASE WHEN callback_url IS NOT NULL THEN json_object(
     'status', 'pending', 'event', CASE WHEN succeeded = total THEN 'batch.succeeded' ELSE 'batch.completed' END,
     'webhookId', 'msg_' || substr(id, 5), 'attempts', 0, 'lastStatus', NULL, 'lastError', NULL,
     'lastAttemptAt', NULL, 'nextAttemptAt', NULL, 'deliveredAt', NULL) END
-  WHERE tenant_id = ?1 AND id = ${batchId} AND status = 'running' AND open = 0 AND succeeded + dead + cancelled >= total
+  WHERE ${IN_KEYS(keys)} AND status = 'running' AND open = 0 AND succeeded + dead + cancelled >= total
   RETURNING tenant_id AS tenant, id, status, callback_url AS callbackUrl`;
 
 /**
@@ -117,14 +126,14 @@ const finishSql = (batchId: string) => `UPDATE batches SET updated_at = ?3, fini
  * retried. It is watched by the outbox index (outbox = 1), so the tick's rescue sends it if the consumer dies before
  * its message goes out. Its options were resolved from its job type when the batch was created.
  */
-const finisherSql = (column: "on_complete" | "on_success", batchId: string, statuses: string) => `INSERT INTO jobs
+const finisherSql = (column: "on_complete" | "on_success", keys: string, statuses: string) => `INSERT INTO jobs
   (tenant_id, id, type, status, payload, attempts, max_attempts, options, run_at, created_at, updated_at, metadata, outbox)
   SELECT b.tenant_id, 'job_' || substr(b.id, 5, 25) || '${column === "on_complete" ? "C" : "S"}',
     json_extract(b.${column}, '$.type'), 'queued',
     json_set(coalesce(json_extract(b.${column}, '$.payload'), '{}'), '$.batch', json_object('id', b.id, 'total', b.total,
       'succeeded', b.succeeded, 'dead', b.dead, 'cancelled', b.cancelled)),
     0, json_extract(b.${column}, '$.maxAttempts'), json_extract(b.${column}, '$.options'), ?3, ?3, ?3, '{}', 1
-  FROM batches b WHERE b.tenant_id = ?1 AND b.id = ${batchId} AND b.status IN ${statuses} AND b.finished_at = ?3
+  FROM batches b WHERE ${IN_KEYS(keys, "b")} AND b.status IN ${statuses} AND b.finished_at = ?3
     AND b.${column} IS NOT NULL
   ON CONFLICT DO NOTHING
   RETURNING tenant_id AS tenantId, id, run_at AS runAt`;
@@ -133,24 +142,32 @@ const finisherSql = (column: "on_complete" | "on_success", batchId: string, stat
 export const finisherJobId = (batchId: string, kind: "onComplete" | "onSuccess") =>
   `job_${batchId.slice(4, 29)}${kind === "onComplete" ? "C" : "S"}`;
 
-const progressSqls = (batchId: string) => [
-  recountSql(batchId),
-  finishSql(batchId),
-  finisherSql("on_complete", batchId, `('succeeded', 'completed')`),
-  finisherSql("on_success", batchId, `('succeeded')`),
+const progressSqls = (keys: string) => [
+  recountSql(keys),
+  finishSql(keys),
+  finisherSql("on_complete", keys, `('succeeded', 'completed')`),
+  finisherSql("on_success", keys, `('succeeded')`),
 ];
 
-const BY_BATCH = progressSqls("?2");
-/** The job's own batch, found inside SQL: a path that finishes one job need not know whether it is batched. */
-const BY_JOB = progressSqls("(SELECT batch_id FROM jobs WHERE tenant_id = ?1 AND id = ?2)");
+const FOR_KEYS = progressSqls(BY_KEYS);
+const FOR_JOB = progressSqls(BY_JOB);
 
-/** Recount, finish and the two finisher inserts of one batch, in this order, for the transaction that changed its jobs. */
-export const progressStatements = (d1: D1Database, tenant: string, batchId: string, now: number) =>
-  BY_BATCH.map((sql) => prepared(d1, sql).bind(tenant, batchId, now));
+/**
+ * Recount, finish and the two finisher inserts of these batches, in this order, for the transaction that changed
+ * their jobs: always four statements, the batches as one JSON parameter (never near the 100 bound parameters).
+ */
+export const progressStatements = (
+  d1: D1Database,
+  batches: readonly { tenant: string; batchId: string }[],
+  now: number,
+) => {
+  const keys = JSON.stringify(batches.map((b) => [b.tenant, b.batchId]));
+  return FOR_KEYS.map((sql) => prepared(d1, sql).bind(keys, null, now));
+};
 
 /** The same for the batch of job `jobId` (nothing at all when it has none). */
 export const progressForJobStatements = (d1: D1Database, tenant: string, jobId: string, now: number) =>
-  BY_JOB.map((sql) => prepared(d1, sql).bind(tenant, jobId, now));
+  FOR_JOB.map((sql) => prepared(d1, sql).bind(tenant, jobId, now));
 
 /** What the finish answers for a batch it finished. */
 export type FinishRow = { tenant: string; id: string; status: string; callbackUrl: string | null };

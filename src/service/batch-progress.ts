@@ -28,12 +28,12 @@ export type BatchProgress = {
 
 const NOTHING: BatchProgress = { statements: [], afterCommit: async () => {} };
 
-/** Per batch: the recount, the finish, the onComplete insert, the onSuccess insert (see db/batch-statements.ts). */
+/** The recount, the finish, the onComplete insert, the onSuccess insert (see db/batch-statements.ts). */
 const STATEMENTS_PER_BATCH = 4;
 
 /**
- * Four statements per batch these rows belong to: a consumer wave of 100 jobs of one batch adds four statements and
- * writes one batch row (none when no count changed), not one per job; the finish writes once more, once.
+ * Four statements for all the batches these rows belong to: a consumer wave adds four statements whatever the number
+ * of batches, and writes one row per batch whose counts changed (not one per job); a finish writes once more, once.
  */
 export function batchProgress(
   d1: D1Database,
@@ -42,7 +42,7 @@ export function batchProgress(
 ): BatchProgress {
   const batches = touchedBatches(rows);
   if (batches.length === 0) return NOTHING;
-  return progressOf(batches.flatMap(({ tenant, batchId }) => progressStatements(d1, tenant, batchId, now)));
+  return progressOf(progressStatements(d1, batches, now));
 }
 
 /** The same for one job whose batch (if any) is found inside SQL, e.g. a cancel by hand. */

@@ -129,6 +129,40 @@ describe("batch progress", () => {
     }
   });
 
+  it("one wave finishing jobs of several batches recounts and finishes each of them, in the same four statements", async () => {
+    const { key, tenant } = await newTenant("bat-multi");
+    const made = await Promise.all(
+      [1, 2, 3].map((n) =>
+        createBatch(key, {
+          jobs: Array.from({ length: n }, () => ({ type: "test-echo" })),
+          onComplete: { type: "test-echo" },
+        }),
+      ),
+    );
+    const rows = made.flatMap(({ batch }) => batch.jobs.map((job) => ({ job, batchId: batch.id })));
+    const now = Date.now();
+    const { queue, sent } = capturingQueue();
+    const writes = succeedManyStatements(env.DB, rows, ({ job }) => ({
+      kind: "succeed",
+      ref: refOf(tenant, job.id, now),
+      at: now,
+      result: "{}",
+      progress: null,
+    })).map((w) => w.statement);
+    const progress = batchProgress(
+      env.DB,
+      rows.map(({ batchId }) => ({ tenantId: tenant, batchId })),
+      now,
+    );
+    expect(progress.statements).toHaveLength(4);
+    const results = await env.DB.batch([...writes, ...progress.statements]);
+    await progress.afterCommit(results.slice(writes.length), queue, log);
+    for (const { batch } of made) {
+      expect(await batchOf(key, batch.id)).toMatchObject({ status: "succeeded", succeeded: batch.total, pending: 0 });
+      expect(sent.filter((m) => m.body.id === finisherJobId(batch.id, "onComplete"))).toHaveLength(1);
+    }
+  });
+
   it("an outcome that did not land does not count: a cancelled job's late success leaves it cancelled, the batch completes without onSuccess", async () => {
     const { key, tenant } = await newTenant("bat-drop");
     const { batch } = await createBatch(key, {

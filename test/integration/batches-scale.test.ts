@@ -80,7 +80,7 @@ describe("batches at scale", () => {
     expect(midway.body).toMatchObject({ status: "running", open: true, total: 5000, pending: 100 });
     expect(midway.body.succeeded + midway.body.dead).toBe(4900);
     // What one wave's counting reads on a running 5,000-job batch: the recount alone (it changes nothing here).
-    const [recount] = await env.DB.batch(progressStatements(env.DB, tenant, id, Date.now()));
+    const [recount] = await env.DB.batch(progressStatements(env.DB, [{ tenant, batchId: id }], Date.now()));
     expect(recount?.meta.rows_written).toBe(0);
     expect((await api<Batch>("POST", `/v1/batches/${id}/close`)).body).toMatchObject({
       status: "running",
