@@ -12,7 +12,7 @@ type Key = keyof JobRow;
  * so a column the statement could not bind as-is (an SQL default, a default function, a mapped type)
  * fails loudly here instead of being written wrong.
  */
-const COLUMNS = Object.entries(getTableColumns(jobs)).map(([key, column]) => {
+const COLUMNS = Object.entries(getTableColumns(jobs)).map(([key, column], index) => {
   const type: string = column.columnType;
   if (type !== "SQLiteText" && type !== "SQLiteInteger") {
     throw new Error(`jobs.${key}: ${type} needs drizzle's value mapping; job-insert binds raw values`);
@@ -21,6 +21,8 @@ const COLUMNS = Object.entries(getTableColumns(jobs)).map(([key, column]) => {
     throw new Error(`jobs.${key}: a computed default cannot be bound; give it a literal default`);
   }
   return {
+    /** Its bit in a column set's key (see insertManySql); 2 ** index is exact below 2 ** 53. */
+    bit: 2 ** index,
     key: key as Key,
     name: column.name,
     fallback: column.hasDefault ? (column.default ?? null) : null,
@@ -38,6 +40,8 @@ function insertSql(columns: typeof COLUMNS): string {
   const names = columns.map((c) => `"${c.name}"`).join(", ");
   return `insert into "${getTableName(jobs)}" (${names}) values (${columns.map(() => "?").join(", ")}) on conflict do nothing`;
 }
+
+if (COLUMNS.length > 53) throw new Error("jobs has more columns than a column-set bitmask holds");
 
 const boundColumns = (rows: JobRow[]) =>
   COLUMNS.filter((c) => c.required || rows.some((row) => (row[c.key] ?? null) !== c.fallback));
@@ -72,10 +76,19 @@ export function insertJobStatements(db: Db, rows: JobRow[]): D1PreparedStatement
  * names the ids this statement created: an id that already existed is skipped and not returned.
  */
 function insertManySql(columns: typeof COLUMNS): string {
-  const names = columns.map((c) => `"${c.name}"`).join(", ");
-  const values = columns.map((_, i) => `json_extract(value, '$[${i}]')`).join(", ");
-  return `insert into "${getTableName(jobs)}" (${names}) select ${values} from json_each(?1) where true on conflict do nothing returning "id" as id`;
+  // A request's rows set the same few column sets over and over: each one's text is built once per isolate.
+  let mask = 0;
+  for (const column of columns) mask += column.bit;
+  let sql = manySqlByColumns.get(mask);
+  if (!sql) {
+    const names = columns.map((c) => `"${c.name}"`).join(", ");
+    const values = columns.map((_, i) => `json_extract(value, '$[${i}]')`).join(", ");
+    sql = `insert into "${getTableName(jobs)}" (${names}) select ${values} from json_each(?1) where true on conflict do nothing returning "id" as id`;
+    manySqlByColumns.set(mask, sql);
+  }
+  return sql;
 }
+const manySqlByColumns = new Map<number, string>();
 
 /**
  * D1 refuses a statement over 100 KB; the rows' JSON is kept under this per statement (a single larger
@@ -94,10 +107,15 @@ export function insertManyStatements(db: Db, rows: JobRow[]): { statement: D1Pre
   const columns = boundColumns(rows);
   const d1 = d1Of(db);
   const sql = insertManySql(columns);
+  const values = rows.map((row) => columns.map(({ key }) => row[key] ?? null));
+  // The common case, every row in one statement: one JSON text, no per-row strings.
+  const whole = JSON.stringify(values);
+  if (utf8Bytes(whole) <= INSERT_MANY_MAX_BYTES)
+    return [{ statement: prepared(d1, sql).bind(whole), count: rows.length }];
   const chunks: { json: string[]; bytes: number }[] = [];
   let chunk: { json: string[]; bytes: number } | undefined;
-  for (const row of rows) {
-    const json = JSON.stringify(columns.map(({ key }) => row[key] ?? null));
+  for (const row of values) {
+    const json = JSON.stringify(row);
     const bytes = utf8Bytes(json) + 1;
     if (!chunk || (chunk.json.length > 0 && chunk.bytes + bytes > INSERT_MANY_MAX_BYTES)) {
       chunk = { json: [], bytes: 2 };
