@@ -81,7 +81,7 @@ export interface paths {
         };
       };
       responses: {
-        /** @description Idempotent replay (header Idempotent-Replayed: true): the original job; or a debounced enqueue (header Debounced: true): the window's job with this request's payload */
+        /** @description Idempotent replay (header Idempotent-Replayed: true): the original job; or a debounced enqueue (header Debounced: true): the window's job as stored after this enqueue (its payload, or a later one's) */
         200: {
           headers: {
             "Idempotent-Replayed"?: "true";

@@ -37,7 +37,7 @@ const enqueueRoute = createRoute({
     200: {
       ...jsonContent(
         JobSchema,
-        "Idempotent replay (header Idempotent-Replayed: true): the original job; or a debounced enqueue (header Debounced: true): the window's job with this request's payload",
+        "Idempotent replay (header Idempotent-Replayed: true): the original job; or a debounced enqueue (header Debounced: true): the window's job as stored after this enqueue (its payload, or a later one's)",
       ),
       headers: z.object({
         "Idempotent-Replayed": z.literal("true").optional(),
