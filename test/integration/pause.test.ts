@@ -9,6 +9,7 @@ import { loadJobRows } from "../../src/db/consumer-statements";
 import { holdStatement, pauseStatement, releasePageStatement, unpauseStatement } from "../../src/db/paused-types";
 import { consumeJobs } from "../../src/engine/consumer";
 import { gateJobs } from "../../src/engine/gate";
+import { meterD1 } from "../../src/metering/d1";
 import { releaseResumedTypes, resumeJobType } from "../../src/service/job-types";
 import { call, enqueue, newTenant, waitForStatus } from "../fixtures/api";
 import { defaultJobs } from "../fixtures/default-jobs";
@@ -371,7 +372,15 @@ describe("what a pause costs in D1", () => {
     );
     const now = Date.now();
 
-    // Nothing paused: the batch's one hold statement writes nothing.
+    // The consumer's load of these 100 rows, with its probe of paused_types per row: what every batch reads.
+    const metered = meterD1(env.DB);
+    await loadJobRows(
+      metered.d1,
+      jobs.map((j) => ({ tenant, id: j.id })),
+    );
+    const loadRead = metered.usage.rowsRead;
+
+    // Nothing paused: the hold statement (which the consumer skips then) would write nothing.
     const idle = await env.DB.batch([holdStatement(env.DB, rows, now)]);
     expect(idle[0]?.meta.rows_written).toBe(0);
     const idleRead = idle[0]?.meta.rows_read ?? 0;
@@ -397,6 +406,7 @@ describe("what a pause costs in D1", () => {
     expect((released?.meta.rows_written ?? 0) / 100).toBe(1);
     console.info(
       JSON.stringify({
+        loadRowsReadPer100Jobs: loadRead,
         holdStatementRowsReadPer100JobsNothingPaused: idleRead,
         holdStatementMsPer100JobsNothingPaused: idle[0]?.meta.duration,
         rowsWrittenPerJobHeld: heldWritten / 100,
