@@ -1,7 +1,7 @@
 // Debounce over HTTP (issue #16): 202 for the enqueue that opens a window, 200 + `Debounced: true` with the same job for
 // the ones that replace it, 400/413 refusals that write nothing; the queue is captured and the test delivers it itself.
 import { createExecutionContext } from "cloudflare:test";
-import { env } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Job } from "../../src/contract/job";
 import { call, newTenant } from "../fixtures/api";
@@ -138,5 +138,14 @@ describe("debounce over HTTP", () => {
     expect(jobs[1]?.id).not.toBe(ja.body.id);
     expect(JSON.parse((await stored(a.tenant, ja.body.id)).payload)).toEqual({ value: 4 });
     expect(JSON.parse((await stored(b.tenant, jb.body.id)).payload)).toEqual({ value: 2 });
+  });
+  it("answers over RPC too: an enqueue that joined the window is {ok, job, debounced: true}", async () => {
+    const { tenant } = await newTenant("debrpc");
+    const rpc = exports.JobsRpc({ props: { tenant } });
+    const first = await rpc.enqueue(echo(1, "rpc", 600));
+    const second = await rpc.enqueue(echo(2, "rpc", 600));
+    if (!first.ok || !second.ok) throw new Error(`refused: ${JSON.stringify([first, second])}`);
+    expect("debounced" in first).toBe(false);
+    expect(second).toMatchObject({ ok: true, debounced: true, job: { id: first.job.id, payload: { value: 2 } } });
   });
 });
