@@ -152,8 +152,12 @@ const DEAD = outcomeSql(
  * ?7 waitingFor JSON, ?8 runAt (the earliest wake), ?9 progress, ?10 watch. A park: the job waits (no lease, no
  * attempt spent: attempts go back to what they were before this one), under the same own-attempt rule as outcomes.
  * `watch` (outbox = 1) marks a park whose wake is too far for a queue delay: the tick releases it when due.
+ * The run token moves on (PARK_TOKEN_STEP): a delivery that read the row before this park can neither claim the job
+ * nor land a park of its own (attempts are back to the same count, so only the token tells the runs apart).
  */
-const PARK_SET = `${col("attempts")} = ?3 - 1, ${col("startedAt")} = ?5, ${col("updatedAt")} = ?6, ${col("leaseUntil")} = NULL,
+/** A landed park's run token is the run's own plus this (its step rows and children are written under it). */
+export const PARK_TOKEN_STEP = 1;
+const PARK_SET = `${col("runToken")} = ${col("runToken")} + ${PARK_TOKEN_STEP}, ${col("attempts")} = ?3 - 1, ${col("startedAt")} = ?5, ${col("updatedAt")} = ?6, ${col("leaseUntil")} = NULL,
   ${col("status")} = 'waiting', ${col("waitingFor")} = ?7, ${col("runAt")} = ?8, ${col("progress")} = ?9, ${col("outbox")} = ?10`;
 const PARK = {
   claimed: `UPDATE ${JOBS} SET ${PARK_SET} WHERE ${OWN_CLAIMED}`,

@@ -24,6 +24,12 @@ export const DEBOUNCE_EARLY_MS = 250;
 /** A message for a `waiting` job due within this long comes back then (a wake a little early); earlier ones are acked. */
 export const WAITING_RECHECK_MS = 60_000;
 
+/**
+ * A workflow job that parked: still `waiting` (due), or woken back to `queued` with the start of its parked run kept
+ * (a plain queued job has never started: enqueues and retries by hand clear startedAt).
+ */
+const wasParked = (row: JobRow) => row.status === "waiting" || (row.status === "queued" && row.startedAt !== null);
+
 export type TriageInput = {
   row: JobRow | undefined;
   /** The queue's delivery count for this message (1 on its first delivery). */
@@ -80,6 +86,8 @@ export function triage({ row, deliveryAttempts, duplicateInBatch, definition, no
     definition,
     options,
     // A debounced job's payload can be replaced until it is claimed: claiming first makes the run see the last one.
-    claimFirst: deliveryAttempts > 1 || row.status === "running" || options.debounce != null,
+    // A parked or woken workflow job may have more than one message out (its own wake, an early timeout's, a re-send):
+    // the claim makes sure only one delivery runs its steps.
+    claimFirst: deliveryAttempts > 1 || row.status === "running" || options.debounce != null || wasParked(row),
   };
 }

@@ -11,6 +11,7 @@ import {
   callbackPendingStatement,
   claimManyStatements,
   outcomeStatement,
+  PARK_TOKEN_STEP,
   parkStatement,
   returnedKeys,
   type SucceedWrite,
@@ -191,7 +192,8 @@ async function attempt(run: Run, deps: WaveDeps, deadlines: Deadlines): Promise<
 
 /** A park's rows after its own write, in the same batch: its waiting steps, its children, event lookups, re-check. */
 function parkStatements(d1: D1Database, run: Run, at: number, park: Park): Write<Tag>[] {
-  const ref = { tenant: run.row.tenantId, jobId: run.row.id, token: run.ref.token, at };
+  // The park write bumped the run token: its rows are conditional on the row as that write left it.
+  const ref = { tenant: run.row.tenantId, jobId: run.row.id, token: run.ref.token + PARK_TOKEN_STEP, at };
   const writes: Write<Tag>[] = [];
   const extra = (statement: D1PreparedStatement): Write<Tag> => ({ statement, tag: { kind: "extra" } });
   const fresh = park.steps.filter((step) => !step.existing);

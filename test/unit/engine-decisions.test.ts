@@ -61,6 +61,17 @@ describe("triage", () => {
     expect(triage(input({ row: lapsed }))).toMatchObject({ kind: "run", claimFirst: true });
   });
 
+  it("claims first a workflow job that parked: due while waiting, or woken (queued, its parked run's start kept)", () => {
+    const due = row({ status: "waiting", startedAt: NOW - 5_000, runAt: NOW });
+    expect(triage(input({ row: due }))).toMatchObject({ kind: "run", claimFirst: true });
+    const woken = row({ status: "queued", startedAt: NOW - 5_000, outbox: 1 });
+    expect(triage(input({ row: woken }))).toMatchObject({ kind: "run", claimFirst: true });
+    // A plain job retrying after a failed attempt keeps its one message: no claim before it runs.
+    expect(triage(input({ row: row({ status: "retrying", startedAt: NOW - 5_000 }) }))).toMatchObject({
+      claimFirst: false,
+    });
+  });
+
   it("acks what cannot run: a missing, finished or scheduled job, or a second message for it in the batch", () => {
     expect(triage(input({ row: undefined })).kind).toBe("ack");
     expect(triage(input({ duplicateInBatch: true })).kind).toBe("ack");
