@@ -77,6 +77,9 @@ const PARKED_BY_THIS_RUN = (tenant: string, id: string, token: string, at: strin
   `EXISTS (SELECT 1 FROM jobs WHERE tenant_id = ${tenant} AND id = ${id} AND status = 'waiting'
     AND run_token = ${token} AND updated_at = ${at})`;
 
+/** The error name of a wait the job's cancel closed: a retry by hand reopens such a step (a new park overwrites it). */
+export const CANCELLED_WAIT = "JobCancelledError";
+
 /** A new parked step: [name, kind, wakeAt, eventName, eventKey, childId]. */
 export type ParkedStepRow = [
   string,
@@ -87,13 +90,19 @@ export type ParkedStepRow = [
   string | null,
 ];
 
-/** ?1 tenant, ?2 job, ?3 token, ?4 park time, ?5 JSON of ParkedStepRow. One statement for every step of the park. */
+/**
+ * ?1 tenant, ?2 job, ?3 token, ?4 park time, ?5 JSON of ParkedStepRow. One statement for every step of the park; a
+ * row is written once, except a wait the job's cancel closed, which the park of its retry by hand reopens.
+ */
 const INSERT_PARKED = `INSERT INTO job_steps (tenant_id, job_id, name, kind, status, started_at, wake_at, event_name,
   event_key, child_id)
   SELECT ?1, ?2, json_extract(value, '$[0]'), json_extract(value, '$[1]'), 'waiting', ?4, json_extract(value, '$[2]'),
     json_extract(value, '$[3]'), json_extract(value, '$[4]'), json_extract(value, '$[5]')
   FROM json_each(?5) WHERE ${PARKED_BY_THIS_RUN("?1", "?2", "?3", "?4")}
-  ON CONFLICT DO NOTHING`;
+  ON CONFLICT DO UPDATE SET status = 'waiting', result = NULL, error = NULL, started_at = excluded.started_at,
+    finished_at = NULL, wake_at = excluded.wake_at, event_name = excluded.event_name, event_key = excluded.event_key,
+    child_id = excluded.child_id
+  WHERE job_steps.status = 'failed' AND json_extract(job_steps.error, '$.name') = '${CANCELLED_WAIT}'`;
 
 export type ParkRef = { tenant: string; jobId: string; token: number; at: number };
 
@@ -226,7 +235,7 @@ export function childrenDoneStatements(
  * child completion looks for them: conditional on the job being cancelled at ?3 (by the same batch).
  */
 const CLOSE_WAITS = `UPDATE job_steps SET status = 'failed', finished_at = ?3,
-    error = json_object('message', 'the job was cancelled while waiting', 'name', 'JobCancelledError')
+    error = json_object('message', 'the job was cancelled while waiting', 'name', '${CANCELLED_WAIT}')
   WHERE tenant_id = ?1 AND job_id = ?2 AND status = 'waiting'
     AND EXISTS (SELECT 1 FROM jobs WHERE tenant_id = ?1 AND id = ?2 AND status = 'cancelled' AND finished_at = ?3)`;
 

@@ -14,7 +14,7 @@ import {
   type WaitingFor,
 } from "../core/steps";
 import type { JobRow } from "../db/schema";
-import type { StoredStep } from "../db/step-statements";
+import { CANCELLED_WAIT, type StoredStep } from "../db/step-statements";
 
 /** Where a job's steps live: D1 in the engine (step-store.ts), memory in tests of a handler. */
 export type StepStore = {
@@ -168,14 +168,15 @@ export class StepRunner {
     this.inflight++;
     const work = (async () => {
       const steps = await this.load();
-      const stored = steps.get(name);
-      if (stored && stored.kind !== kind) {
-        throw this.brokenBy(`step "${name}" was a ${stored.kind} step and is now a ${kind} step`);
+      const row = steps.get(name);
+      if (row && row.kind !== kind) {
+        throw this.brokenBy(`step "${name}" was a ${row.kind} step and is now a ${kind} step`);
       }
-      if (!stored && steps.size + ++this.fresh > MAX_STEPS_PER_JOB) {
+      if (!row && steps.size + ++this.fresh > MAX_STEPS_PER_JOB) {
         throw this.brokenBy(`a job records at most ${MAX_STEPS_PER_JOB} steps`);
       }
-      return body(stored);
+      // A wait the job's cancel closed never happened: a retry by hand waits (or invokes) again; the park reopens its row.
+      return body(row && closedByCancel(row) ? undefined : row);
     })();
     return work.then(
       (value) => {
@@ -313,6 +314,12 @@ export class StepRunner {
     return PARKED;
   }
 }
+
+/** A wait the cancel cascade closed (CLOSE_WAITS in db/step-statements.ts): status failed, error JobCancelledError. */
+export const closedByCancel = (row: StoredStep): boolean =>
+  row.status === "failed" &&
+  row.kind !== "run" &&
+  (json(row.error) as { name?: string } | null)?.name === CANCELLED_WAIT;
 
 const parked = (name: string, kind: ParkedStep["kind"], existing: boolean): ParkedStep => ({
   name,
