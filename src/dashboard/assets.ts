@@ -20,6 +20,8 @@ a{color:var(--accent)}
 .card .value{font-size:1.4rem;font-weight:600}
 .panel{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:.8rem;margin:1rem 0}
 .scroll{overflow-x:auto}
+main>table{display:block;overflow-x:auto}
+h1,dl.fields dd{overflow-wrap:anywhere}
 table{border-collapse:collapse;width:100%}
 th,td{text-align:left;padding:.45rem .5rem;border-bottom:1px solid var(--line);vertical-align:top;white-space:nowrap}
 th{font-size:.8rem;color:var(--muted);font-weight:600}

@@ -302,7 +302,16 @@ describe("dashboard in headless Chromium", () => {
 
   it("is usable at phone width", async () => {
     await page.setViewportSize({ width: 390, height: 844 });
-    for (const path of ["/dashboard", "/dashboard/jobs", "/dashboard/dead", "/dashboard/schedules"]) {
+    const pages = ["/dashboard", "/dashboard/jobs", "/dashboard/dead", "/dashboard/schedules"];
+    pages.push("/dashboard/batches", "/dashboard/job-types");
+    // A workflow's page, with its step timeline.
+    const workflows = await dev.call<{ data: Job[] }>("GET", "/v1/jobs?type=fulfill-order&status=succeeded", {
+      token: key,
+    });
+    const workflow = workflows.body.data[0];
+    if (workflow) pages.push(`/dashboard/jobs/${workflow.id}`);
+    expect(pages).toHaveLength(7);
+    for (const path of pages) {
       await page.goto(`${dev.url}${path}`);
       // Wide tables scroll inside their own box; the page itself never scrolls sideways.
       const overflow = await page.evaluate<number>("document.documentElement.scrollWidth - window.innerWidth");
