@@ -35,6 +35,8 @@ export type ParkedStep = {
   event: string | null;
   key: string | null;
   childId: string | null;
+  /** An event wait: when the handler called it (an event since then, less the lookback, completes it at park). */
+  calledAt: number | null;
 };
 
 /** What a run that parks writes with its outcome: its new waiting steps, the children it starts, when it wakes. */
@@ -134,8 +136,10 @@ export class StepRunner {
         ) {
           return this.refuse(`waitForEvent "${name}": timeoutSeconds must be from 1 to ${MAX_DELAY_SECONDS}`);
         }
+        // The lookback counts from the call, not from the park: a slow step beside the wait must not hide an event.
+        const calledAt = this.deps.now();
         return this.step<T | null>(name, "event", (stored) =>
-          this.waitForEvent<T>(name, stored, { event, key: key ?? null, timeoutSeconds }),
+          this.waitForEvent<T>(name, stored, { event, key: key ?? null, timeoutSeconds, calledAt }),
         );
       },
       invoke: <T>(name: string, child: InvokeOptions) =>
@@ -257,7 +261,7 @@ export class StepRunner {
   private async waitForEvent<T>(
     name: string,
     stored: StoredStep | undefined,
-    wait: { event: string; key: string | null; timeoutSeconds: number },
+    wait: { event: string; key: string | null; timeoutSeconds: number; calledAt: number },
   ): Promise<T | null | typeof PARKED> {
     const now = this.deps.now();
     if (stored) {
@@ -279,6 +283,7 @@ export class StepRunner {
       wakeAt: now + wait.timeoutSeconds * 1000,
       event: wait.event,
       key: wait.key,
+      calledAt: wait.calledAt,
     });
   }
 
@@ -329,4 +334,5 @@ const parked = (name: string, kind: ParkedStep["kind"], existing: boolean): Park
   event: null,
   key: null,
   childId: null,
+  calledAt: null,
 });

@@ -212,7 +212,8 @@ function parkStatements(d1: D1Database, run: Run, at: number, park: Park): Write
             step: step.name,
             event: step.event ?? "",
             key: step.key,
-            since: at - EVENT_LOOKBACK_MS,
+            // From the wait's call (the run may have gone on long after it), within what the prune keeps.
+            since: Math.min(step.calledAt ?? at, at) - EVENT_LOOKBACK_MS,
             now: at,
           }),
         ),

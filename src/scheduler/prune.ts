@@ -5,10 +5,14 @@ import { idFloor } from "../core/ids";
 import { EVENT_LOOKBACK_MS } from "../core/steps";
 import { pruneEventsStatement } from "../db/event-statements";
 import { prunePage } from "../db/tenant-sweeps";
+import { MAX_ATTEMPT_SECONDS } from "../engine/limits";
 import { minuteOf } from "../metrics/tally";
 
-/** Events are kept this much past the lookback: a wait that parks on another isolate's slightly late clock still finds them. */
-export const EVENT_PRUNE_MARGIN_MS = 60_000;
+/**
+ * Events are kept this much past the lookback: a wait looks back from when the handler called it, which is up to an
+ * attempt's longest run before its park, and a park on another isolate's slightly late clock (a minute) still finds them.
+ */
+export const EVENT_PRUNE_MARGIN_MS = MAX_ATTEMPT_SECONDS * 1000 + 60_000;
 /** Events deleted per tick at most: a sustained rate above this per minute grows the table (lookups stay correct). */
 export const EVENT_PRUNE_PAGE = 10_000;
 /** Rows deleted per tenant per visit: with up to PRUNE_TENANT_PAGE tenants, 720,000 a day each at one tick a minute. */
