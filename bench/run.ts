@@ -18,6 +18,7 @@ const PIPELINE_JOBS = Number(process.env.BENCH_PIPELINE_JOBS ?? 10_000);
 const COST_JOBS = Number(process.env.BENCH_COST_JOBS ?? 200);
 const PROFILE_JOBS = Number(process.env.BENCH_PROFILE_JOBS ?? 2_000);
 const BATCH_ROUNDS = 5;
+const CPU_ROUNDS = Number(process.env.BENCH_CPU_ROUNDS ?? 3);
 let tenants = 0;
 
 type Load = { requestsPerSecond: number; p50Ms: number; p99Ms: number; non2xx: number };
@@ -317,8 +318,18 @@ async function main() {
     };
 
     // 3. Worker CPU from V8 profiles: per job over a pipeline, and one batch of 100 each way.
-    const floorCpu = await cpuPerJob(systems.floor, floorProfiler, runs.floor.pipelineJobsPerSecond);
-    const edgeCpu = await cpuPerJob(systems.edgeJobs, edgeProfiler, runs.edgeJobs.pipelineJobsPerSecond);
+    // CPU_ROUNDS profiles of each, alternating floor and Edge Jobs, and the least of each: contention on this
+    // shared machine only ever adds to a profile (see batchOf100), and one profile of the floor varied 0.036–0.055 ms/job.
+    type PerJob = Awaited<ReturnType<typeof cpuPerJob>>;
+    const floorCpus: PerJob[] = [];
+    const edgeCpus: PerJob[] = [];
+    for (let round = 0; round < CPU_ROUNDS; round++) {
+      floorCpus.push(await cpuPerJob(systems.floor, floorProfiler, runs.floor.pipelineJobsPerSecond));
+      edgeCpus.push(await cpuPerJob(systems.edgeJobs, edgeProfiler, runs.edgeJobs.pipelineJobsPerSecond));
+    }
+    const leastPerJob = (list: PerJob[]) => [...list].sort((a, b) => a.perJobMs - b.perJobMs)[0] as PerJob;
+    const floorCpu = leastPerJob(floorCpus);
+    const edgeCpu = leastPerJob(edgeCpus);
     const floorBatch = await batchOf100(systems.floor, floorProfiler);
     const edgeBatch = await batchOf100(systems.edgeJobs, edgeProfiler);
 
@@ -338,6 +349,7 @@ async function main() {
         connections: CONNECTIONS,
         pipelineJobs: PIPELINE_JOBS,
         profileJobs: PROFILE_JOBS,
+        cpuRounds: CPU_ROUNDS,
         costJobs: COST_JOBS,
         logLevel: "warn",
       },
@@ -366,6 +378,11 @@ async function main() {
       },
       workerCpu: {
         perJobMs: { floor: round3(floorCpu.perJobMs), edgeJobs: round3(edgeCpu.perJobMs) },
+        perJobRoundsMs: {
+          floor: floorCpus.map((c) => round3(c.perJobMs)),
+          edgeJobs: edgeCpus.map((c) => round3(c.perJobMs)),
+        },
+        perJobMethod: `least of ${CPU_ROUNDS} profiles each (floor and Edge Jobs alternating), ${PROFILE_JOBS} jobs per profile`,
         ratio: ratio(edgeCpu.perJobMs, floorCpu.perJobMs),
         target: 2,
         finishedInProfile: { floor: floorCpu.finishedInProfile, edgeJobs: edgeCpu.finishedInProfile },
