@@ -5,7 +5,7 @@ import type { Logger } from "../core/logger";
 import type { StepApi } from "../core/steps";
 import { Deadlines } from "./deadlines";
 import { effectiveTimeoutSeconds } from "./limits";
-import type { Park } from "./step-runner";
+import { type Park, RunParkedError } from "./step-runner";
 
 export type AttemptOutcome =
   | { ok: true; result: unknown; progress: number | null; durationMs: number; parked?: undefined }
@@ -149,8 +149,11 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptOutcome> {
     const result = await Promise.race([running, stopped, parked]);
     // A step rule broken is final even when the handler caught its StepRuleError.
     if (session?.broken) throw session.broken;
-    if (result === PARKED && park)
+    if (result === PARKED && park) {
+      // The run is over while its handler may still be busy beside the wait: ctx.signal tells it to stop.
+      stop.stop(new RunParkedError("the run parked: it resumes once its wait is over"));
       return { ok: false, parked: park, error: null, progress, durationMs: Date.now() - started };
+    }
     return { ok: true, result: result ?? null, progress, durationMs: Date.now() - started };
   } catch (error) {
     if (session?.broken) return { ok: false, error: session.broken, progress, durationMs: Date.now() - started };

@@ -26,6 +26,11 @@ export type StepStore = {
   timeOutEvent(name: string, now: number): Promise<StoredStep | null>;
 };
 
+/** A step called after its run parked: the handler's later work is refused (ctx.signal is aborted with it). */
+export class RunParkedError extends Error {
+  override name = "RunParkedError";
+}
+
 /** One step the run parked on: `existing` steps already have their waiting row (a re-park). */
 export type ParkedStep = {
   name: string;
@@ -125,8 +130,9 @@ export class StepRunner {
         if (typeof event !== "string" || event.length < 1 || event.length > 200) {
           return this.refuse(`waitForEvent "${name}": event must be a name of 1 to 200 characters`);
         }
-        if (key !== undefined && (typeof key !== "string" || key.length > 200)) {
-          return this.refuse(`waitForEvent "${name}": key must be a string of at most 200 characters`);
+        // POST /v1/events refuses an empty key, so a wait on "" could never be met by a keyed event.
+        if (key !== undefined && (typeof key !== "string" || key.length < 1 || key.length > 200)) {
+          return this.refuse(`waitForEvent "${name}": key must be a string of 1 to 200 characters`);
         }
         if (
           typeof timeoutSeconds !== "number" ||
@@ -168,6 +174,8 @@ export class StepRunner {
       return this.refuse(`step name ${JSON.stringify(name)} must match ${STEP_NAME}`);
     }
     if (this.used.has(name)) return this.refuse(`step name "${name}" is used twice in this job`);
+    // The run has parked (its outcome is being written): work the handler goes on with must not write steps.
+    if (this.fired) return Promise.reject(new RunParkedError(`step "${name}" called after the run parked`));
     this.used.add(name);
     this.inflight++;
     const work = (async () => {

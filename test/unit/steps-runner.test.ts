@@ -2,8 +2,10 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { defineJob } from "../../src/core/define-job";
+import { log } from "../../src/core/logger";
 import { StepRuleError } from "../../src/core/steps";
 import type { StoredStep } from "../../src/db/step-statements";
+import { runAttempt } from "../../src/engine/attempt";
 import { type Park, StepRunner, type StepStore } from "../../src/engine/step-runner";
 import { runJob } from "../../src/testing";
 
@@ -116,5 +118,53 @@ describe("runJob's in-memory ctx.step", () => {
       },
     );
     expect(outcome).toMatchObject({ status: "succeeded", result: { a: 2, amount: 5, v: 20 } });
+  });
+});
+
+describe("step rules at the edges (review defects 5 and 9)", () => {
+  it('refuses waitForEvent with key "" (POST /v1/events refuses an empty key): StepRuleError', async () => {
+    const { steps, parked } = runner();
+    await expect(steps.api.waitForEvent("w", { event: "paid", key: "", timeoutSeconds: 60 })).rejects.toBeInstanceOf(
+      StepRuleError,
+    );
+    expect(steps.broken).toBeInstanceOf(StepRuleError);
+    await tick();
+    expect(parked().parks).toBe(0);
+  });
+
+  it("aborts ctx.signal once the run parks and refuses a step the handler calls after that", async () => {
+    const { store, calls } = memoryStore();
+    const seen = { aborted: false, lateCalled: 0, lateError: "" };
+    const job = defineJob({
+      type: "parks-then-works",
+      input: z.object({}),
+      async run(_input, ctx) {
+        // The sleep parks the run while the handler's own (non-step) work goes on beside it.
+        void ctx.step.sleep("nap", 60).catch(() => {});
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        seen.aborted = ctx.signal.aborted;
+        await ctx.step
+          .run("late", () => ++seen.lateCalled)
+          .catch((err: Error) => {
+            seen.lateError = err.name;
+          });
+        return null;
+      },
+    });
+    const outcome = await runAttempt({
+      definition: job as never,
+      payload: {},
+      jobId: "job_p",
+      tenant: "t",
+      attempt: 1,
+      timeoutSeconds: 5,
+      env,
+      log,
+      steps: (onPark) => new StepRunner({ store, now: () => 1_000_000, buildChild: null }, onPark),
+    });
+    expect(outcome.parked?.waitingFor.kind).toBe("sleep");
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(seen).toEqual({ aborted: true, lateCalled: 0, lateError: "RunParkedError" });
+    expect(calls.saveRun).toBe(0);
   });
 });
