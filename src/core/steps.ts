@@ -6,7 +6,10 @@ import { NonRetryableError } from "./errors";
 export type StepJson = null | boolean | number | string | StepJson[] | { [key: string]: StepJson };
 
 /** What a child job is started with: an enqueue request without the fields a child cannot set. */
-export type InvokeOptions = Omit<EnqueueInput, "idempotencyKey" | "idempotencyTtlSeconds" | "delaySeconds" | "runAt">;
+export type InvokeOptions = Omit<
+  EnqueueInput,
+  "idempotencyKey" | "idempotencyTtlSeconds" | "delaySeconds" | "runAt" | "debounce"
+>;
 
 /**
  * `ctx.step`: each step is memoized by its name in D1 (table job_steps). A re-run of the handler (a retry, a crash,

@@ -31,8 +31,8 @@ export type ChildContext = {
   log: Logger;
 };
 
-/** Fields a child cannot set: it starts now, and its parent's step is what makes it unique. */
-const NOT_FOR_CHILDREN = ["idempotencyKey", "idempotencyTtlSeconds", "delaySeconds", "runAt"] as const;
+/** Fields a child cannot set: it starts now, it is its own row (its parent waits on its id), its parent's step makes it unique. */
+const NOT_FOR_CHILDREN = ["idempotencyKey", "idempotencyTtlSeconds", "delaySeconds", "runAt", "debounce"] as const;
 
 /**
  * A child's row, validated like an enqueue (EnqueueSchema, then the job type's payload schema and the target

@@ -329,6 +329,19 @@ describe("child jobs", () => {
     expect((await steps(tenant, job.id)).map((s) => s.status)).toEqual(["failed", "failed"]);
   });
 
+  it("refuses an invoke with debounce (a child is its own row): the parent dies with StepRuleError, no child", async () => {
+    const { key, tenant } = await newTenant("wf-debounced-invoke");
+    const job = await later(key, { type: "wf-rules", payload: { rule: "debounced-invoke" } });
+    const first = await deliver([{ tenant, id: job.id }]);
+    expect(first.sent).toHaveLength(0);
+    const row = await env.DB.prepare("SELECT status, error FROM jobs WHERE tenant_id = ? AND id = ?")
+      .bind(tenant, job.id)
+      .first<{ status: string; error: string }>();
+    expect(row?.status).toBe("dead");
+    expect(JSON.parse(row?.error ?? "{}")).toMatchObject({ name: "StepRuleError" });
+    expect(JSON.parse(row?.error ?? "{}").message).toContain("debounce");
+  });
+
   it("refuses an invoke of an unknown type: the parent dies with StepRuleError and starts nothing", async () => {
     const { key, tenant } = await newTenant("wf-bad-invoke");
     const job = await later(key, { type: "wf-rules", payload: { rule: "bad-invoke" } });
