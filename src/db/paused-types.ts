@@ -26,13 +26,15 @@ const STILL_PAUSED = (tenant: string, type: string) =>
  * The consumer's hold, one statement per batch: ?1 is a JSON array of [tenant, id, attempts, runToken, status]
  * as the consumer read each row, ?2 now. A job whose type is paused for its tenant right now (the same
  * statement checks paused_types, so no resume can slip between a read and the write) is parked: paused = 1,
- * status queued (a retrying job's backoff has passed; a lapsed running claim is given up), no lease, and off
+ * status queued (a retrying job's backoff has passed; a due waiting workflow job's wait is over, triage lets no
+ * other through; a lapsed running claim is given up), no lease, and off
  * the outbox index, since it has no message to lose. It lands only on the row as read. The first hold adds a
  * deferral entry to the attempt log (?3 is now as ISO text), so the job says why it waits; a redelivery's hold
  * adds none. RETURNING names the held jobs; every other job goes on through the gate. A batch with nothing paused
  * writes no row.
  */
-const HOLD = `UPDATE jobs SET paused = 1, status = 'queued', lease_until = NULL, outbox = 0, updated_at = ?2,
+const HOLD = `UPDATE jobs SET paused = 1, status = 'queued', lease_until = NULL, outbox = 0, waiting_for = NULL,
+    updated_at = ?2,
     attempt_log = CASE WHEN jobs.paused = 0 THEN json_insert(jobs.attempt_log, '$[#]', json_object(
       'attempt', jobs.attempts + 1, 'startedAt', ?3, 'finishedAt', ?3, 'durationMs', 0, 'outcome', 'deferred',
       'error', json_object('name', 'TypePaused',
@@ -43,7 +45,7 @@ const HOLD = `UPDATE jobs SET paused = 1, status = 'queued', lease_until = NULL,
     .join(", ")} FROM json_each(?1)) AS o
   WHERE jobs.tenant_id = o.tenant AND jobs.id = o.id AND jobs.attempts = o.attempts
   AND jobs.run_token = o.token AND jobs.status = o.status
-  AND (jobs.status IN ('queued', 'retrying') OR (jobs.status = 'running' AND jobs.lease_until < ?2))
+  AND (jobs.status IN ('queued', 'retrying', 'waiting') OR (jobs.status = 'running' AND jobs.lease_until < ?2))
   AND ${STILL_PAUSED("jobs.tenant_id", "jobs.type")}
   RETURNING jobs.tenant_id AS tenant, jobs.id AS id`;
 
