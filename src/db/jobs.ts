@@ -13,7 +13,7 @@ import { DEFAULT_QUEUE } from "../contract/schemas";
 import { RETRYABLE_BY_HAND } from "../core/state";
 import type { WaitingFor } from "../core/steps";
 import type { Db } from "./client";
-import { type JobRow, jobs } from "./schema";
+import { type JobRow, jobSteps, jobs } from "./schema";
 
 export type NewJob = typeof jobs.$inferInsert;
 type Statement = BatchItem<"sqlite">;
@@ -149,16 +149,28 @@ export const requeueDeadStatement = (db: Db, tenant: string, type: string | unde
  * deleted one would leave it unfinished forever.
  */
 export async function deleteFinishedJob(db: Db, tenant: string, id: string): Promise<boolean> {
-  const deleted = await db
-    .delete(jobs)
-    .where(
-      and(
-        byKey(tenant, id),
-        inArray(jobs.status, [...FINISHED_STATUSES]),
-        sql`(${jobs.batchId} IS NULL OR NOT EXISTS (SELECT 1 FROM batches b WHERE b.tenant_id = ${jobs.tenantId} AND b.id = ${jobs.batchId} AND b.status = 'running'))`,
+  const [deleted] = await db.batch([
+    db
+      .delete(jobs)
+      .where(
+        and(
+          byKey(tenant, id),
+          inArray(jobs.status, [...FINISHED_STATUSES]),
+          sql`(${jobs.batchId} IS NULL OR NOT EXISTS (SELECT 1 FROM batches b WHERE b.tenant_id = ${jobs.tenantId} AND b.id = ${jobs.batchId} AND b.status = 'running'))`,
+        ),
+      )
+      .returning({ id: jobs.id }),
+    // Its workflow steps go with it (only if the row is gone): an id re-created later must not replay them.
+    db
+      .delete(jobSteps)
+      .where(
+        and(
+          eq(jobSteps.tenantId, tenant),
+          eq(jobSteps.jobId, id),
+          sql`NOT EXISTS (SELECT 1 FROM jobs j WHERE j.tenant_id = ${tenant} AND j.id = ${id})`,
+        ),
       ),
-    )
-    .returning({ id: jobs.id });
+  ]);
   return deleted.length > 0;
 }
 
