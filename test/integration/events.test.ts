@@ -579,7 +579,10 @@ describe("the tick prunes events", () => {
   it("a tick removes an event older than the lookback and its margin, and keeps a fresh one", async () => {
     const { tenant } = await newTenant("ev-tick");
     const now = Date.now();
-    const old = await sendEvent({ name: "stale" }, deps(tenant, { now: now - 3 * 60_000 }));
+    const old = await sendEvent(
+      { name: "stale" },
+      deps(tenant, { now: now - EVENT_LOOKBACK_MS - EVENT_PRUNE_MARGIN_MS - 60_000 }),
+    );
     const fresh = await sendEvent({ name: "fresh" }, deps(tenant, { now: now - 10_000 }));
     await tickAt(now);
     const { results } = await env.DB.prepare(`SELECT id FROM events WHERE tenant_id = ?1`)
