@@ -29,9 +29,9 @@ describe("backoff", () => {
 });
 
 describe("state machine", () => {
-  it("allows cancel, retry by hand and delete only from the contract's states", () => {
+  it("allows cancel, retry by hand and delete only from the contract's states (a waiting workflow is cancellable too)", () => {
     const allowed = (check: (s: (typeof JOB_STATUSES)[number]) => boolean) => JOB_STATUSES.filter(check);
-    expect(allowed(canCancel)).toEqual(["scheduled", "queued", "retrying"]);
+    expect(allowed(canCancel)).toEqual(["scheduled", "queued", "retrying", "waiting"]);
     expect(allowed(canRetryByHand)).toEqual(["dead", "cancelled"]);
     expect(allowed(canDelete)).toEqual(["succeeded", "dead", "cancelled"]);
   });
