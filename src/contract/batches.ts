@@ -1,6 +1,6 @@
 // The batches (fan-in) part of the contract: requests, the Batch answer, its callback event and its state.
 import { z } from "@hono/zod-openapi";
-import { EnqueueSchema, JobSchema } from "./schemas";
+import { callbackStateSchema, EnqueueSchema, JobSchema } from "./schemas";
 
 export const BATCH_STATUSES = ["running", "succeeded", "completed"] as const;
 export type BatchStatus = (typeof BATCH_STATUSES)[number];
@@ -66,19 +66,9 @@ export type CreateBatchInput = z.infer<typeof CreateBatchSchema>;
 
 export const AddBatchJobsSchema = z.object({ jobs: BatchJobsSchema }).strict().openapi("AddBatchJobsRequest");
 
-const BatchCallbackStateSchema = z
-  .object({
-    status: z.enum(["pending", "delivered", "failed"]),
-    event: z.enum(["batch.succeeded", "batch.completed"]),
-    webhookId: z.string(),
-    attempts: z.number().int(),
-    lastStatus: z.number().int().nullable(),
-    lastError: z.string().nullable(),
-    lastAttemptAt: z.string().nullable(),
-    nextAttemptAt: z.string().nullable(),
-    deliveredAt: z.string().nullable(),
-  })
-  .openapi("BatchCallbackState");
+const BatchCallbackStateSchema = callbackStateSchema(["batch.succeeded", "batch.completed"]).openapi(
+  "BatchCallbackState",
+);
 
 export type BatchCallbackState = z.infer<typeof BatchCallbackStateSchema>;
 export type BatchCallbackEvent = BatchCallbackState["event"];

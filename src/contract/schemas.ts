@@ -116,11 +116,11 @@ export const BatchEnqueueSchema = z
   .strict()
   .openapi("BatchEnqueueRequest");
 
-/** The completion callback's delivery (see src/webhooks/callback-state.ts). */
-const CallbackStateSchema = z
-  .object({
+/** A signed callback's delivery state (src/webhooks/callback-state.ts), for the events a job or a batch reports. */
+export const callbackStateSchema = <const Events extends readonly [string, ...string[]]>(events: Events) =>
+  z.object({
     status: z.enum(["pending", "delivered", "failed"]),
-    event: z.enum(["job.succeeded", "job.dead"]),
+    event: z.enum(events),
     webhookId: z.string(),
     attempts: z.number().int(),
     lastStatus: z.number().int().nullable(),
@@ -128,8 +128,10 @@ const CallbackStateSchema = z
     lastAttemptAt: z.string().nullable(),
     nextAttemptAt: z.string().nullable(),
     deliveredAt: z.string().nullable(),
-  })
-  .openapi("CallbackState");
+  });
+
+/** The completion callback's delivery. */
+const CallbackStateSchema = callbackStateSchema(["job.succeeded", "job.dead"]).openapi("CallbackState");
 
 const JobErrorSchema = z.object({ message: z.string(), name: z.string(), attempt: z.number(), at: z.string() });
 
