@@ -18,7 +18,7 @@ import {
   rowToBatch,
 } from "../db/batch-statements";
 import type { Db } from "../db/client";
-import { insertJobStatements, storedJobRow } from "../db/job-insert";
+import { insertManyStatements, storedJobRow } from "../db/job-insert";
 import { rowToJob } from "../db/jobs";
 import type { BatchRow, JobRow } from "../db/schema";
 import { recordTenant } from "../db/tenants";
@@ -84,7 +84,10 @@ export async function createBatch(ctx: EnqueueContext, input: CreateBatchInput):
   await recordTenant(ctx.db, ctx.tenant, ctx.now);
   // The batch and its jobs in one transaction, before any message goes out.
   const d1 = d1Of(ctx.db);
-  await d1.batch([insertBatchStatement(d1, batch), ...insertJobStatements(ctx.db, rows)]);
+  await d1.batch([
+    insertBatchStatement(d1, batch),
+    ...insertManyStatements(ctx.db, rows).map(({ statement }) => statement),
+  ]);
   await sendJobs(ctx, rows);
   ctx.log.info("batch created", { batchId: id, total: rows.length, open: batch.open === 1 });
   return { ...rowToBatch(batch), jobs: rows.map(rowToJob) };
@@ -116,7 +119,7 @@ export async function addBatchJobs(ctx: EnqueueContext, id: string, inputs: Enqu
   try {
     await d1.batch([
       ...addJobsStatements(d1, ctx.tenant, id, rows.length, ctx.now),
-      ...insertJobStatements(ctx.db, rows),
+      ...insertManyStatements(ctx.db, rows).map(({ statement }) => statement),
     ]);
   } catch (err) {
     // Closed between the read above and this write: the guard made the whole transaction fail, so nothing was written.
