@@ -111,7 +111,11 @@ export async function prunePage(d1: D1Database, idsBefore: string, options: Prun
   const doomed = `SELECT p.tenant_id, j.id FROM page p, jobs j WHERE j.tenant_id = p.tenant_id AND j.id IN (
             SELECT k.id FROM jobs k WHERE k.tenant_id = p.tenant_id AND k.id < ?4 AND (
               (k.status IN ('succeeded', 'cancelled') AND k.finished_at < ?5) OR (k.status = 'dead' AND k.finished_at < ?6)
-            ) LIMIT ?7)`;
+            )
+            -- A running batch counts its jobs from their rows: they stay until it finishes, or it would never finish.
+            AND (k.batch_id IS NULL OR NOT EXISTS (SELECT 1 FROM batches b
+              WHERE b.tenant_id = k.tenant_id AND b.id = k.batch_id AND b.status = 'running'))
+            LIMIT ?7)`;
   const [, deleted] = await d1.batch([
     // A workflow job's steps go with it (the same page of jobs, picked again in the same transaction, just before).
     d1
