@@ -64,3 +64,18 @@ export async function insertDebouncedJob(d1: D1Database, row: JobRow): Promise<b
   const [created] = await insertJobs(openDb(d1), [row]);
   return created === true;
 }
+
+/**
+ * Whether the window's job has not started yet: the replace's own condition (queued or scheduled, no attempt claimed).
+ * False when it has started, finished, or is gone.
+ */
+export async function debouncedJobUnstarted(d1: D1Database, tenant: string, jobId: string): Promise<boolean> {
+  const row = await prepared(
+    d1,
+    `SELECT 1 AS unstarted FROM ${JOBS} WHERE ${col("tenantId")} = ?1 AND ${col("id")} = ?2
+      AND ${col("status")} IN ('queued', 'scheduled') AND ${col("attempts")} = 0`,
+  )
+    .bind(tenant, jobId)
+    .first<{ unstarted: number }>();
+  return row !== null;
+}

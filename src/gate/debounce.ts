@@ -24,17 +24,24 @@ export type DebounceWindow = {
    * (0: none). A replace that moves the start later sends nothing: that message comes first and is carried forward.
    */
   messageAt: number;
+  /**
+   * The tenant of the window's job, so the alarm can ask D1 whether it has started. Absent on windows saved before
+   * it was kept (those are forgotten by age, as they were).
+   */
+  tenant?: string;
 };
 
 /**
- * A window stays this long past its job's start, so a job that starts late (a backlog, flow control, a paused type) is
- * still the one a new enqueue replaces; a replace of a job that has started fails in D1 and opens a new window anyway.
+ * How long past its job's start a window goes unchecked. After that the gate's alarm asks D1 whether the job has
+ * started: a job that has not (a backlog, flow control, a paused type, a start pushed) keeps its window, whatever its
+ * age, and the alarm asks again a linger later; a started, finished or gone one ends it. An arrival never trusts a
+ * window's age: it replaces the window's job only while D1 says it has not started, else it opens a new window.
  */
 export const WINDOW_LINGER_MS = 24 * 3600 * 1000;
 
 export const MAX_WAIT_SECONDS = 604_800;
 
-/** The window if it is still open at `now`, else null (an expired window is as good as none). */
+/** The window if its job's start is at most a linger before `now` (no check due yet), else null (the alarm asks D1). */
 export const openWindow = (window: DebounceWindow | null | undefined, now: number): DebounceWindow | null =>
   window && now <= window.runAt + WINDOW_LINGER_MS ? window : null;
 

@@ -1,6 +1,6 @@
 // KeyGate: one SQLite-backed Durable Object per (tenant, key) for idempotency claims, flow control and debounce windows.
 import { DurableObject } from "cloudflare:workers";
-import { insertDebouncedJob, replaceDebouncedJob } from "../db/debounce-statements";
+import { debouncedJobUnstarted, insertDebouncedJob, replaceDebouncedJob } from "../db/debounce-statements";
 import type { JobRow } from "../db/schema";
 import { sqlWithPlatformLimits } from "../limits";
 import { metered } from "../metering/invocation";
@@ -67,6 +67,8 @@ const FLOW_IDLE_MS = 24 * 3600 * 1000;
 /** A waiting entry this far past its due time belongs to a job that never came back (cancelled, deleted). */
 const WAITING_STALE_MS = 10 * 60 * 1000;
 const DEFAULT_AVERAGE_RUN_MS = 1000;
+/** When the alarm could not ask D1 whether a window's job has started, it keeps the window and asks again this much later. */
+const WINDOW_RECHECK_MS = 3600 * 1000;
 
 type MetaRow = {
   key: string;
@@ -211,7 +213,8 @@ export class KeyGate extends DurableObject<Env> {
         }),
       );
 
-    const open = openWindow(this.ctx.storage.kv.get<DebounceWindow>(WINDOW), first.now);
+    // Whatever its age: the replace lands only while the window's job has not started (D1 decides, not the clock).
+    const open = this.ctx.storage.kv.get<DebounceWindow>(WINDOW) ?? null;
     if (open) {
       const plan = planGroup(open, arrivals, open.jobId);
       const replaced = await replaceDebouncedJob(d1, {
@@ -224,7 +227,7 @@ export class KeyGate extends DurableObject<Env> {
         now: plan.final.at,
       });
       if (replaced) {
-        await this.saveDebounceWindow(plan.window);
+        await this.saveDebounceWindow({ ...plan.window, tenant: last.row.tenantId });
         return answer("replaced", replaced, plan.seqs, plan.sendMessage);
       }
       // The window's job has started (or finished, or is gone): these arrivals open the next window.
@@ -240,7 +243,7 @@ export class KeyGate extends DurableObject<Env> {
       outbox: plan.final.outbox,
     };
     await insertDebouncedJob(d1, stored);
-    await this.saveDebounceWindow(plan.window);
+    await this.saveDebounceWindow({ ...plan.window, tenant: last.row.tenantId });
     return answer("created", stored, plan.seqs, plan.sendMessage);
   }
 
@@ -249,9 +252,40 @@ export class KeyGate extends DurableObject<Env> {
     await this.wakeAt(window.runAt + WINDOW_LINGER_MS);
   }
 
-  /** The open window, for tests and the dashboard; null when none is open at `now`. */
-  async debounceWindow(now = Date.now()): Promise<DebounceWindow | null> {
-    return openWindow(this.ctx.storage.kv.get<DebounceWindow>(WINDOW), now);
+  /** The window the next arrival tries to replace the job of, for tests and the dashboard; null when none is kept. */
+  async debounceWindow(): Promise<DebounceWindow | null> {
+    return this.ctx.storage.kv.get<DebounceWindow>(WINDOW) ?? null;
+  }
+
+  /**
+   * When the alarm must look at the stored window again, or null to forget it: a linger after its job's start, then
+   * (asking D1) a linger later again for as long as the job has not started. A window an arrival saved while D1 was
+   * being asked is the one that counts (it was just written, so it is not due for a check).
+   */
+  private async debounceWake(now: number): Promise<number | null> {
+    const stored = this.ctx.storage.kv.get<DebounceWindow>(WINDOW);
+    if (!stored) return null;
+    if (openWindow(stored, now)) return stored.runAt + WINDOW_LINGER_MS;
+    let wake: number | null;
+    if (!stored.tenant)
+      wake = null; // saved before windows were kept: forgotten by age, as it was then
+    else {
+      const tenant = stored.tenant;
+      try {
+        const unstarted = await metered({ handler: "key-gate", purpose: "debounce-check" }, this.env, (env) =>
+          debouncedJobUnstarted(env.DB, tenant, stored.jobId),
+        );
+        wake = unstarted ? now + WINDOW_LINGER_MS : null;
+      } catch {
+        wake = now + WINDOW_RECHECK_MS;
+      }
+    }
+    const current = this.ctx.storage.kv.get<DebounceWindow>(WINDOW);
+    if (current && (current.jobId !== stored.jobId || current.seq !== stored.seq)) {
+      return Math.max(current.runAt + WINDOW_LINGER_MS, now + 1000);
+    }
+    if (wake === null) this.ctx.storage.kv.delete(WINDOW);
+    return wake;
   }
 
   // ---- flow control ----
@@ -362,14 +396,13 @@ export class KeyGate extends DurableObject<Env> {
   /** Cleans up: expired idempotency claims, idle flow state, closed debounce windows. An object left with nothing deletes its storage. */
   override async alarm(): Promise<void> {
     const now = Date.now();
+    // First, as it may wait on D1: the rest below reads and writes without letting another request in.
+    const windowWake = await this.debounceWake(now);
     let claim = this.ctx.storage.kv.get<Claim>(CLAIM);
     if (claim && claim.expiresAt <= now) {
       this.ctx.storage.kv.delete(CLAIM);
       claim = undefined;
     }
-    const stored = this.ctx.storage.kv.get<DebounceWindow>(WINDOW);
-    const window = openWindow(stored, now);
-    if (stored && !window) this.ctx.storage.kv.delete(WINDOW);
     const meta = this.hasFlowSchema() ? this.meta() : undefined;
     const live = meta ? liveLeases(this.leases(), now) : new Map<string, number>();
     const flowWake = meta ? Math.max(meta.last_seen + FLOW_IDLE_MS, ...live.values()) : null;
@@ -378,9 +411,7 @@ export class KeyGate extends DurableObject<Env> {
       for (const table of ["flow_meta", "flow_starts", "flow_leases", "flow_waiting"])
         this.sql.exec(`DELETE FROM ${table}`);
     }
-    const next = [claim?.expiresAt, flowIdle ? null : flowWake, window ? window.runAt + WINDOW_LINGER_MS : null].filter(
-      (t): t is number => t != null,
-    );
+    const next = [claim?.expiresAt, flowIdle ? null : flowWake, windowWake].filter((t): t is number => t != null);
     if (next.length > 0) {
       await this.ctx.storage.setAlarm(Math.min(...next));
       return;

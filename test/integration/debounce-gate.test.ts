@@ -167,14 +167,17 @@ describe("debounce (KeyGate per tenant + debounce key)", () => {
     expect(JSON.parse((await stored(tenant, batchJob)).payload)).toEqual({ value: 4 });
   });
 
-  it("forgets a window a day after its job's start (the alarm), and an open one survives the alarm", async () => {
+  it("forgets a window a day after its job's start once the job has started (the alarm), and an open one survives the alarm", async () => {
     const tenant = newTenantName("debidle");
-    const { queue } = capturingQueue();
-    await debounce(tenant, queue, [echo(1, "idle")]);
+    const { queue, sent } = capturingQueue();
+    const [first] = await debounce(tenant, queue, [echo(1, "idle")]);
     const gate = debounceGate(env.KEY_GATE, tenant, "idle");
     expect(await runDurableObjectAlarm(gate)).toBe(true);
     expect((await gate.debounceWindow())?.seq).toBe(1);
 
+    // The job has run; its window's start is more than a day ago: the alarm forgets it.
+    await deliver(sent, (first?.row.runAt ?? 0) + 1_000, queue);
+    expect((await stored(tenant, first?.row.id ?? "")).status).toBe("succeeded");
     await runInDurableObject(gate, (_instance, state) => {
       const window = state.storage.kv.get<DebounceWindow>("debounce");
       state.storage.kv.put("debounce", { ...window, runAt: Date.now() - 25 * 3600 * 1000 });

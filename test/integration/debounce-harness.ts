@@ -68,5 +68,5 @@ export const stored = async (tenant: string, id: string) => {
   return row;
 };
 
-export const windowOf = (tenant: string, key: string, now?: number): Promise<DebounceWindow | null> =>
-  debounceGate(env.KEY_GATE, tenant, key).debounceWindow(now);
+export const windowOf = (tenant: string, key: string): Promise<DebounceWindow | null> =>
+  debounceGate(env.KEY_GATE, tenant, key).debounceWindow();
