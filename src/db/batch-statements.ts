@@ -1,10 +1,7 @@
-// Batches' SQL: create, add (only while open), close, read, cancel a page, and the recount that finishes a batch once.
+// Batches' SQL: create, add (only while open), close, read, the recount that finishes a batch once.
 import type { Batch, BatchCallbackState, BatchFinisher, BatchStatus } from "../contract/batches";
 import { prepared } from "./consumer-statements";
 import type { BatchRow } from "./schema";
-
-/** The statuses a batch cancel stops: the jobs that have not started (a `waiting` workflow job has). */
-const UNSTARTED = `('scheduled', 'queued', 'retrying')`;
 
 const SELECT_BATCH = `SELECT tenant_id AS tenantId, id, status, description, callback_url AS callbackUrl,
   on_success AS onSuccess, on_complete AS onComplete, open, total, succeeded, dead, cancelled,
@@ -72,14 +69,6 @@ export async function listBatchRows(
     : prepared(d1, LIST_ALL).bind(...params);
   return (await statement.all<BatchRow>()).results;
 }
-
-/** One page of a batch cancel: up to ?4 of its unstarted jobs, found through the jobs_batch index. */
-const CANCEL_PAGE = `UPDATE jobs SET status = 'cancelled', finished_at = ?3, updated_at = ?3, outbox = 0
-  WHERE tenant_id = ?1 AND batch_id = ?2 AND status IN ${UNSTARTED} AND id IN (
-    SELECT id FROM jobs WHERE tenant_id = ?1 AND batch_id = ?2 AND status IN ${UNSTARTED} LIMIT ?4)`;
-
-export const cancelPageStatement = (d1: D1Database, tenant: string, id: string, now: number, limit: number) =>
-  prepared(d1, CANCEL_PAGE).bind(tenant, id, now, limit);
 
 /**
  * Every statement below works on a set of batches, the rows (kt, kb) of a KEYS subquery, so a consumer wave costs the

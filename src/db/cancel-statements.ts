@@ -3,6 +3,7 @@ import { getTableColumns } from "drizzle-orm";
 import { CANCELLABLE } from "../core/state";
 import { prepared } from "./consumer-statements";
 import { type JobRow, jobs } from "./schema";
+import { CANCELLED_WAIT } from "./step-statements";
 
 const ROW = Object.entries(getTableColumns(jobs))
   .map(([key, column]) => `"${column.name}" AS "${key}"`)
@@ -30,3 +31,55 @@ export const cancelChildrenStatement = (d1: D1Database, tenant: string, parentId
 
 export const cancelledRowOf = (result: D1Result | undefined) =>
   (result?.results?.[0] as JobRow | undefined) ?? undefined;
+
+// ---- a batch cancel: the same cascade, set-based over a page of the batch's jobs (POST /v1/batches/:id/cancel) ----
+
+/**
+ * ?1 tenant, ?2 batch, ?4 page size, ?5 the last id of the previous page ('' for the first). The batch's next page of
+ * cancellable jobs (scheduled, queued, retrying, waiting), through jobs_batch in id order from ?5 on, so each page
+ * reads only its own stretch of the index. Both statements of a page run in one transaction and the first one writes
+ * only job_steps, so both see the same page.
+ */
+const BATCH_PAGE = `page AS (SELECT id FROM jobs WHERE tenant_id = ?1 AND batch_id = ?2 AND id > ?5
+  AND status IN (${STATUSES}) ORDER BY id LIMIT ?4)`;
+
+/**
+ * ?3 now. Before the cancel: the page's open waits close (failed, as a cancel by hand closes them, so a retry by hand
+ * reopens them), so no later event or child completes a step nobody will read.
+ */
+const BATCH_CLOSE_WAITS = `WITH ${BATCH_PAGE} UPDATE job_steps SET status = 'failed', finished_at = ?3,
+    error = json_object('message', 'the job was cancelled while waiting', 'name', '${CANCELLED_WAIT}')
+  WHERE tenant_id = ?1 AND job_id IN (SELECT id FROM page) AND status = 'waiting'`;
+
+/**
+ * The page and, with it, the unstarted children of its jobs (through jobs_children; one level, like a cancel by hand):
+ * one statement. Answers every row it cancelled; the page's own rows are those with a batch (a child has none).
+ */
+const BATCH_CANCEL = `WITH ${BATCH_PAGE} UPDATE jobs SET ${CANCELLED}
+  WHERE tenant_id = ?1 AND status IN (${STATUSES}) AND id IN (SELECT id FROM page UNION ALL
+    SELECT c.id FROM jobs c WHERE c.tenant_id = ?1 AND c.parent_id IN (SELECT id FROM page) AND c.parent_id IS NOT NULL)
+  RETURNING id, batch_id AS batchId, parent_id AS parentId`;
+
+/** The two statements of one page of a batch cancel, in this order (their answers: the closed waits, the cancelled rows). */
+export const batchCancelPageStatements = (
+  d1: D1Database,
+  page: { tenant: string; batchId: string; after: string; size: number },
+  now: number,
+) =>
+  [BATCH_CLOSE_WAITS, BATCH_CANCEL].map((sql) =>
+    prepared(d1, sql).bind(page.tenant, page.batchId, now, page.size, page.after),
+  );
+
+export type BatchCancelledRow = { id: string; batchId: string | null; parentId: string | null };
+
+/**
+ * What the page's cancel answered: the batch's own jobs it cancelled, the children cancelled with them, and where the
+ * next page starts: the page's `size`-th id (a child of another job in the batch, cancelled with its parent, may lie
+ * past the page: the next page then reads a few finished rows again rather than skip any).
+ */
+export function batchCancelledOf(result: D1Result | undefined, batchId: string, size: number) {
+  const rows = (result?.results ?? []) as BatchCancelledRow[];
+  const own = rows.filter((r) => r.batchId === batchId);
+  const ids = own.map((r) => r.id).sort();
+  return { own, children: rows.filter((r) => r.batchId !== batchId), last: ids[Math.min(size, ids.length) - 1] ?? "" };
+}

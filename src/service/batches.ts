@@ -10,17 +10,18 @@ import { newId } from "../core/ids";
 import {
   ADD_GUARD_FAILURE,
   addJobsStatements,
-  cancelPageStatement,
   closeBatchStatement,
   getBatchRow,
   insertBatchStatement,
   listBatchRows,
   rowToBatch,
 } from "../db/batch-statements";
+import { type BatchCancelledRow, batchCancelledOf, batchCancelPageStatements } from "../db/cancel-statements";
 import type { Db } from "../db/client";
 import { insertManyStatements, storedJobRow } from "../db/job-insert";
 import { rowToJob } from "../db/jobs";
 import type { BatchRow, JobRow } from "../db/schema";
+import { childrenDoneStatements, wokenOf } from "../db/step-statements";
 import { recordTenant } from "../db/tenants";
 import { batchProgress } from "./batch-progress";
 import { buildJobRow, type EnqueueContext, sendMessages } from "./enqueue";
@@ -28,8 +29,11 @@ import { refusedTargets } from "./enqueue-guard";
 
 export type BatchWithJobs = Batch & { jobs: Job[] };
 
-/** Jobs cancelled per statement (and per transaction) by a batch cancel, so a huge batch never makes one long write. */
-export const CANCEL_PAGE_SIZE = 500;
+/**
+ * Jobs of the batch cancelled per transaction by a batch cancel, so a huge batch never makes one long write; large
+ * enough that a 5,000-job batch fits the Free plan's 50 D1 queries (six statements a page).
+ */
+export const CANCEL_PAGE_SIZE = 1000;
 
 const d1Of = (db: Db): D1Database => (db as Db & { $client: D1Database }).$client;
 
@@ -147,25 +151,60 @@ export async function closeBatch(ctx: EnqueueContext, id: string): Promise<Batch
 }
 
 /**
- * Closes the batch and cancels every job of it that has not started (scheduled, queued, retrying), a page per
- * transaction, each page recounted with it; running jobs finish as they will, then the batch finishes.
+ * Closes the batch and cancels every job of it that has not started (scheduled, queued, retrying) or is parked
+ * (waiting), with the cascade of a cancel by hand (cancel-job.ts): the unstarted children of its workflow jobs are
+ * cancelled with them, their open waits close, and a parent whose child one of them is gets its invoke step failed and
+ * wakes. A page of CANCEL_PAGE_SIZE jobs per transaction, each recounted (and finished, once nothing is left) in it:
+ * six statements a page, so a 5,000-job batch takes about 40 D1 queries, within the Free plan's 50. Running jobs
+ * finish as they will, then the batch finishes.
  */
 export async function cancelBatch(ctx: EnqueueContext, id: string): Promise<Batch> {
   await existing(ctx, id);
   const d1 = d1Of(ctx.db);
+  const now = ctx.now;
   let first = true;
+  let after = "";
+  let children = 0;
   for (;;) {
-    const progress = batchProgress(d1, [{ tenantId: ctx.tenant, batchId: id }], ctx.now);
-    const writes = [cancelPageStatement(d1, ctx.tenant, id, ctx.now, CANCEL_PAGE_SIZE), ...progress.statements];
-    if (first) writes.unshift(closeBatchStatement(d1, ctx.tenant, id, ctx.now));
+    const progress = batchProgress(d1, [{ tenantId: ctx.tenant, batchId: id }], now);
+    const writes = [
+      ...batchCancelPageStatements(d1, { tenant: ctx.tenant, batchId: id, after, size: CANCEL_PAGE_SIZE }, now),
+      ...progress.statements,
+    ];
+    if (first) writes.unshift(closeBatchStatement(d1, ctx.tenant, id, now));
     const results = await d1.batch(writes);
-    const cancelled = results[first ? 1 : 0]?.meta?.changes ?? 0;
-    await progress.afterCommit(results.slice(first ? 2 : 1), ctx.queue, ctx.log);
+    const pageResults = results.slice(first ? 1 : 0);
+    const page = batchCancelledOf(pageResults[1], id, CANCEL_PAGE_SIZE);
+    await progress.afterCommit(pageResults.slice(2), ctx.queue, ctx.log);
     first = false;
-    if (cancelled < CANCEL_PAGE_SIZE) break;
+    children += page.children.length;
+    await failParentSteps(ctx, page.own, now);
+    if (page.own.length < CANCEL_PAGE_SIZE) break;
+    after = page.last;
   }
+  if (children > 0) ctx.log.info("children cancelled with their batch's jobs", { batchId: id, count: children });
   ctx.log.info("batch cancelled", { batchId: id });
   return rowToBatch(await existing(ctx, id));
+}
+
+/**
+ * The cancelled jobs that are children (an invoke of some workflow): their parents' invoke steps fail
+ * (ChildJobFailedError, childStatus "cancelled") and a parent wakes once no child is left, as after a cancel by hand.
+ * Conditional on each job being cancelled at `now`, so it is idempotent; none at all for jobs that have no parent.
+ */
+async function failParentSteps(ctx: EnqueueContext, cancelled: BatchCancelledRow[], now: number) {
+  const d1 = d1Of(ctx.db);
+  const done = childrenDoneStatements(
+    d1,
+    cancelled
+      .filter((row) => row.parentId !== null)
+      .map((row) => ({ tenant: ctx.tenant, id: row.id, status: "cancelled" as const, finishedAt: now })),
+    now,
+  );
+  if (!done) return;
+  const [, woken] = await d1.batch([done.steps, done.wake]);
+  const parents = wokenOf(woken);
+  if (parents.length > 0) await sendMessages(ctx.queue, parents, now, ctx.log);
 }
 
 export async function getBatch(db: Db, tenant: string, id: string): Promise<Batch | undefined> {
