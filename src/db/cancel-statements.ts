@@ -40,7 +40,7 @@ export const cancelledRowOf = (result: D1Result | undefined) =>
  * reads only its own stretch of the index. Both statements of a page run in one transaction and the first one writes
  * only job_steps, so both see the same page.
  */
-const BATCH_PAGE = `page AS (SELECT id FROM jobs WHERE tenant_id = ?1 AND batch_id = ?2 AND id > ?5
+const BATCH_PAGE = `page AS (SELECT id FROM jobs INDEXED BY jobs_batch WHERE tenant_id = ?1 AND batch_id = ?2 AND id > ?5
   AND status IN (${STATUSES}) ORDER BY id LIMIT ?4)`;
 
 /**
