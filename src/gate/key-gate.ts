@@ -158,7 +158,8 @@ export class KeyGate extends DurableObject<Env> {
   /**
    * One enqueue with this object's debounce key: replaces the open window's job (if it has not started) with the
    * request's row and moves its start, or opens a new window with the request's own row. The object writes the job
-   * to D1 itself, so the window's order is the order its writes land in, and a failed write leaves the window as it was.
+   * to D1 itself, so the window's order is the order its writes land in. A failed replace leaves the window as it
+   * was; a new window is saved before its job's insert, so a failure at any point leaves at most that one job.
    */
   async debounce(request: DebounceRequest): Promise<DebounceAnswer> {
     return new Promise<DebounceAnswer>((resolve, reject) => {
@@ -242,8 +243,12 @@ export class KeyGate extends DurableObject<Env> {
       status: plan.final.status,
       outbox: plan.final.outbox,
     };
-    await insertDebouncedJob(d1, stored);
+    // The window first, naming the job it is about to create, then the insert (the output gate holds the D1 request
+    // until the save is durable). If the insert lands but its answer is lost, or this object dies before answering,
+    // the next arrival (or a retry of this one) replaces that job through the window; if the insert never landed,
+    // that replace finds no job and opens a new window. Either way one job per window, never two.
     await this.saveDebounceWindow({ ...plan.window, tenant: last.row.tenantId });
+    await insertDebouncedJob(d1, stored);
     return answer("created", stored, plan.seqs, plan.sendMessage);
   }
 
