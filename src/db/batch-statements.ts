@@ -231,3 +231,24 @@ export function rowToBatch(row: BatchRow): Batch {
     callback: parse<BatchCallbackState>(row.callbackState),
   };
 }
+
+/**
+ * The prune's batch phase, over the same page of tenants as the job prune (the `prune` sweep cursor, read before that
+ * prune moves it; ?1 page size): per tenant at most ?4 batches that finished before ?3 (their ids, time-sortable, are
+ * below ?2, so batches_status reads only that range), whose callback is settled (none, delivered or failed: a pending
+ * one still needs the row) and none of whose jobs is left (through jobs_batch: a job kept longer, e.g. a dead one,
+ * keeps its batch readable). A running batch is never touched.
+ */
+const PRUNE_BATCHES = `WITH page AS (SELECT tenant_id FROM tenants
+    WHERE tenant_id > coalesce((SELECT after FROM sweep_cursors WHERE sweep = 'prune'), '') ORDER BY tenant_id LIMIT ?1)
+  DELETE FROM batches WHERE (tenant_id, id) IN (SELECT p.tenant_id, b.id FROM page p, batches b
+    WHERE b.tenant_id = p.tenant_id AND b.id IN (SELECT k.id FROM batches k INDEXED BY batches_status
+      WHERE k.tenant_id = p.tenant_id AND k.status IN ('succeeded', 'completed') AND k.id < ?2 AND k.finished_at < ?3
+        AND (k.callback_state IS NULL OR json_extract(k.callback_state, '$.status') IN ('delivered', 'failed'))
+        AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.tenant_id = k.tenant_id AND j.batch_id = k.id)
+      LIMIT ?4))`;
+
+export const pruneBatchesStatement = (
+  d1: D1Database,
+  options: { pageSize: number; idsBefore: string; finishedBefore: number; perTenant: number },
+) => prepared(d1, PRUNE_BATCHES).bind(options.pageSize, options.idsBefore, options.finishedBefore, options.perTenant);
