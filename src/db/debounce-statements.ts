@@ -79,3 +79,19 @@ export async function debouncedJobUnstarted(d1: D1Database, tenant: string, jobI
     .first<{ unstarted: number }>();
   return row !== null;
 }
+
+/**
+ * Takes back the rows a request created when its debounced part failed: only rows still as created (unstarted, run
+ * token 0, so no replace or requeue touched them). Answers how many went.
+ */
+export async function deleteCreatedJobs(d1: D1Database, tenant: string, ids: string[]): Promise<number> {
+  if (ids.length === 0) return 0;
+  const result = await prepared(
+    d1,
+    `DELETE FROM ${JOBS} WHERE ${col("tenantId")} = ?1 AND ${col("id")} IN (SELECT value FROM json_each(?2))
+      AND ${col("status")} IN ('queued', 'scheduled') AND ${col("attempts")} = 0 AND ${col("runToken")} = 0`,
+  )
+    .bind(tenant, JSON.stringify(ids))
+    .run();
+  return result.meta.changes ?? 0;
+}

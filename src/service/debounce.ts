@@ -1,13 +1,16 @@
 // Debounced enqueue (issue #16): every item with `debounce` goes to its window's KeyGate, which writes the job to D1.
-import type { JobOptions } from "../contract/job";
+import { ApiError } from "../contract/errors";
+import type { JobMessage, JobOptions } from "../contract/job";
 import type { EnqueueInput } from "../contract/schemas";
 import { PayloadValidationError } from "../core/enqueue-errors";
+import { d1Of } from "../db/client";
+import { deleteCreatedJobs } from "../db/debounce-statements";
 import { storedJobRow } from "../db/job-insert";
 import { rowToJob } from "../db/jobs";
 import type { JobRow } from "../db/schema";
 import { recordTenant } from "../db/tenants";
 import { type DebounceSettings, debounceIssues } from "../gate/debounce";
-import { debounceGate } from "../gate/gate-client";
+import { debounceGate, idempotencyGate } from "../gate/gate-client";
 import type { DebounceAnswer } from "../gate/key-gate";
 import { buildJobRow, type EnqueueContext, type Enqueued, sendMessages } from "./enqueue";
 
@@ -27,6 +30,12 @@ type Planned = { index: number; settings: DebounceSettings; row: JobRow };
  * as usual, then applies the debounced ones: one gate per key, in parallel across keys; items of one request sharing
  * a key go through it in request order, so the last one wins. Answers in request order; `debounced` marks an item
  * that replaced an open window's job (HTTP answers it 200 with header `Debounced: true`).
+ *
+ * All or nothing when a gate fails: the plain items' messages are held until every gate has answered; if one fails,
+ * the rows this request created (its plain ones, and debounced ones no other arrival has replaced since) are deleted
+ * before any message went out, their idempotency keys are released, and the request fails as a whole (`internal`,
+ * saying nothing was enqueued). A debounced item that replaced an existing window's job stays applied: sending the
+ * request again replaces that same job again, so a retry converges to what one successful request makes.
  */
 export async function enqueueWithDebounce(
   inputs: DebouncedInput[],
@@ -44,12 +53,15 @@ export async function enqueueWithDebounce(
   if (!gates) throw new Error("debounce needs the KEY_GATE binding in the enqueue context");
 
   const answers: (DebouncedEnqueued | undefined)[] = new Array(inputs.length);
+  const held = heldQueue();
+  let plainDone: Enqueued[] = [];
   if (plainAt.length > 0) {
     const done = await plain(
       plainAt.map((i) => inputs[i] as EnqueueInput),
-      ctx,
+      { ...ctx, queue: held.queue },
       plainAt.map((i) => paths[i] ?? ""),
     );
+    plainDone = done;
     done.forEach((enqueued, k) => {
       answers[plainAt[k] ?? 0] = { ...enqueued, debounced: false };
     });
@@ -65,7 +77,7 @@ export async function enqueueWithDebounce(
     else byKey.set(item.settings.key, [item]);
   }
   const gateAnswers = new Map<number, DebounceAnswer>();
-  await Promise.all(
+  const outcomes = await Promise.allSettled(
     [...byKey].map(async ([key, items]) => {
       const gate = debounceGate(gates, ctx.tenant, key);
       for (const item of items) {
@@ -73,6 +85,10 @@ export async function enqueueWithDebounce(
       }
     }),
   );
+  const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === "rejected");
+  if (failure) await takeBack(ctx, gates, plainDone, [...gateAnswers.values()], held, failure.reason);
+  // Every gate answered: the plain items' messages go now (sendBatch as the plain producer would have).
+  await held.release(ctx.queue, ctx);
 
   // Rows are committed (by their gates) before any message goes out.
   const toSend = [...gateAnswers.values()].filter((a) => a.sendMessage).map((a) => a.row);
@@ -97,6 +113,75 @@ export async function enqueueWithDebounce(
     if (!answer) throw new Error("an enqueue item got no answer");
     return answer;
   });
+}
+
+/** A queue that keeps the plain producer's sends until the whole request has landed. */
+function heldQueue() {
+  const batches: MessageSendRequest<JobMessage>[][] = [];
+  const queue = {
+    async send(body: JobMessage, options?: QueueSendOptions) {
+      batches.push([{ body, ...options }]);
+    },
+    async sendBatch(messages: Iterable<MessageSendRequest<JobMessage>>) {
+      batches.push([...messages]);
+    },
+  } as unknown as Queue<JobMessage>;
+  return {
+    queue,
+    /** Sends what was held; a failed send is logged, as sendMessages does (the rows are committed: the tick re-sends). */
+    async release(real: Queue<JobMessage>, ctx: EnqueueContext) {
+      for (const batch of batches.splice(0)) {
+        try {
+          await real.sendBatch(batch);
+        } catch (err) {
+          ctx.log.warn("queue send failed; the tick will re-send", {
+            jobIds: batch.map((m) => m.body.id),
+            error: err instanceof Error ? err.message : String(err),
+          });
+        }
+      }
+    },
+    drop() {
+      batches.length = 0;
+    },
+  };
+}
+
+/**
+ * A gate failed: deletes the rows this request created (none has a message yet) and releases their idempotency keys,
+ * then throws. If the delete itself fails the rows stay, so their messages go and the error says so.
+ */
+async function takeBack(
+  ctx: EnqueueContext,
+  gates: NonNullable<EnqueueContext["gates"]>,
+  plainDone: Enqueued[],
+  gateAnswers: DebounceAnswer[],
+  held: ReturnType<typeof heldQueue>,
+  cause: unknown,
+): Promise<never> {
+  const createdPlain = plainDone.filter((e) => !e.replayed).map((e) => e.row);
+  const createdDebounced = gateAnswers.filter((a) => a.kind === "created").map((a) => a.row);
+  const ids = [...new Set([...createdPlain, ...createdDebounced].map((r) => r.id))];
+  const error = cause instanceof Error ? cause.message : String(cause);
+  try {
+    await deleteCreatedJobs(d1Of(ctx.db), ctx.tenant, ids);
+  } catch (err) {
+    ctx.log.error("debounce gate failed and its request's rows could not be taken back", {
+      jobIds: ids,
+      error,
+      deleteError: err instanceof Error ? err.message : String(err),
+    });
+    await held.release(ctx.queue, ctx);
+    throw new ApiError("internal", "a debounce gate failed; some jobs of this request may have been enqueued");
+  }
+  held.drop();
+  await Promise.allSettled(
+    createdPlain.flatMap((row) =>
+      row.idempotencyKey ? [idempotencyGate(gates, ctx.tenant, row.idempotencyKey).unclaim(row.id)] : [],
+    ),
+  );
+  ctx.log.error("debounce gate failed; the request was taken back", { jobIds: ids, error });
+  throw new ApiError("internal", "a debounce gate failed; nothing from this request was enqueued, retry it");
 }
 
 /** The row a debounced item would store: validated like any enqueue, with its debounce settings in the options. */
