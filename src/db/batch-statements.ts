@@ -116,16 +116,18 @@ const finishSql = (keys: string) => `UPDATE batches SET updated_at = ?3, finishe
  * its message goes out. Its options were resolved from its job type when the batch was created.
  */
 const finisherSql = (column: "on_complete" | "on_success", keys: string, statuses: string) => `INSERT INTO jobs
-  (tenant_id, id, type, status, payload, attempts, max_attempts, options, run_at, created_at, updated_at, metadata, outbox)
+  (tenant_id, id, type, status, payload, attempts, max_attempts, options, run_at, created_at, updated_at, metadata, outbox,
+    queue)
   SELECT b.tenant_id, 'job_' || substr(b.id, 5, 25) || '${column === "on_complete" ? "C" : "S"}',
     json_extract(b.${column}, '$.type'), 'queued',
     json_set(coalesce(json_extract(b.${column}, '$.payload'), '{}'), '$.batch', json_object('id', b.id, 'total', b.total,
       'succeeded', b.succeeded, 'dead', b.dead, 'cancelled', b.cancelled)),
-    0, json_extract(b.${column}, '$.maxAttempts'), json_extract(b.${column}, '$.options'), ?3, ?3, ?3, '{}', 1
+    0, json_extract(b.${column}, '$.maxAttempts'), json_extract(b.${column}, '$.options'), ?3, ?3, ?3, '{}', 1,
+    coalesce(json_extract(b.${column}, '$.queue'), 'default')
   FROM batches b WHERE ${IN_KEYS(keys, "b")} AND b.status IN ${statuses} AND b.finished_at = ?3
     AND b.${column} IS NOT NULL
   ON CONFLICT DO NOTHING
-  RETURNING tenant_id AS tenantId, id, run_at AS runAt`;
+  RETURNING tenant_id AS tenantId, id, run_at AS runAt, queue`;
 
 /** The ids finisherSql gives a batch's onComplete and onSuccess jobs (same derivation, for answers and tests). */
 export const finisherJobId = (batchId: string, kind: "onComplete" | "onSuccess") =>
@@ -161,7 +163,7 @@ export const progressForJobStatements = (d1: D1Database, tenant: string, jobId: 
 /** What the finish answers for a batch it finished. */
 export type FinishRow = { tenant: string; id: string; status: string; callbackUrl: string | null };
 /** What a finisher insert answers when it created its job. */
-export type FinisherRow = { tenantId: string; id: string; runAt: number };
+export type FinisherRow = { tenantId: string; id: string; runAt: number; queue: string };
 
 const LOAD = `${SELECT_BATCH} WHERE tenant_id = ?1 AND id IN (SELECT value FROM json_each(?2))`;
 

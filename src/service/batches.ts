@@ -57,6 +57,8 @@ function finisherTemplate(finisher: BatchFinisher | undefined, ctx: EnqueueConte
     payload,
     maxAttempts: row.maxAttempts,
     options: JSON.parse(row.options),
+    // The lane its job type runs in: the finisher's row and message go there.
+    queue: row.queue ?? "default",
   });
 }
 
