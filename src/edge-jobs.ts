@@ -34,7 +34,10 @@ export { defineSchedule } from "./scheduler/define-schedule";
  */
 export interface EdgeJobsEnv {
   DB: D1Database;
+  /** The `default` lane's queue. Every other lane named in LANES needs its own binding, JOBS_QUEUE_<NAME>. */
   JOBS_QUEUE: Queue;
+  /** The lanes (named queues) jobs may name with `queue`, comma-separated (default "default"), e.g. "default,critical". */
+  LANES?: string;
   KEY_GATE: DurableObjectNamespace<KeyGate>;
   /** Secret: the token that creates and revokes API keys (/v1/keys). Without it no key can be made. */
   ADMIN_TOKEN?: string;

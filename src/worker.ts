@@ -1,6 +1,7 @@
 // Composes the Worker's handlers from a list of job types, so a test or a user's entry can add its own.
 
 import { createRegistry, type JobDefinition } from "./core/define-job";
+import { isDeadLetterQueue } from "./core/lanes";
 import { registerDashboard } from "./dashboard";
 import { consumeJobs } from "./engine/consumer";
 import { consumeDeadLetters } from "./engine/dlq-consumer";
@@ -10,8 +11,6 @@ import { meterBatch } from "./metering/queue";
 import { declaredScheduleSync } from "./scheduler/declared-schedules";
 import { checkDeclaredSchedules, type DeclaredSchedule } from "./scheduler/define-schedule";
 import { tick } from "./scheduler/tick";
-
-export const DEAD_LETTER_QUEUE = "jobs-dlq";
 
 export function createWorker(options: { jobs: JobDefinition[]; schedules?: DeclaredSchedule[] }) {
   const registry = createRegistry(options.jobs);
@@ -31,7 +30,8 @@ export function createWorker(options: { jobs: JobDefinition[]; schedules?: Decla
         { handler: "queue", queue: batch.queue },
         env,
         async (meteredEnv) => {
-          if (batch.queue === DEAD_LETTER_QUEUE) await consumeDeadLetters(counted.batch, meteredEnv);
+          // Each lane's consumer has its dead-letter queue (jobs-dlq, jobs-critical-dlq, …): all end in -dlq.
+          if (isDeadLetterQueue(batch.queue)) await consumeDeadLetters(counted.batch, meteredEnv);
           else await consumeJobs(counted.batch, meteredEnv, registry);
         },
         counted.usage,

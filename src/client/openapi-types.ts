@@ -2478,6 +2478,8 @@ export interface components {
       metadata?: {
         [key: string]: string;
       };
+      /** @description the lane to run in (one the deployment declares, e.g. `default`, `critical`); default: the job type's lane */
+      queue?: string;
       debounce?: components["schemas"]["Debounce"];
     };
     Backoff: {
@@ -2632,6 +2634,27 @@ export interface components {
             dead: number;
             deferred: number;
           };
+        };
+      };
+      /** @description the tenant's jobs per lane (every declared lane), with each lane's queue backlog */
+      byQueue: {
+        [key: string]: {
+          /** @description queued jobs that are due, waiting for a consumer */
+          depth: number;
+          /** @description how long the oldest due queued job has waited */
+          oldestAgeSeconds: number;
+          running: number;
+          retrying: number;
+          /** @description workflow jobs parked on a sleep, an event or child jobs */
+          waiting: number;
+          dead: number;
+          /** @description jobs waiting for their runAt */
+          scheduled: number;
+          /** @description the lane's queue backlog (all tenants), when the runtime reports it */
+          queue: {
+            backlog: number;
+            oldestAgeSeconds: number;
+          } | null;
         };
       };
       /** @description the whole queue's backlog (all tenants), when the runtime reports it */

@@ -72,7 +72,8 @@ export type CallbackState = {
 };
 
 /** A queue message carries ids only: the consumer reads the record from D1. */
-export type JobMessage = { tenant: string; id: string };
+/** A job's queue message: ids only (D1 holds the job). `queue` names the job's lane; absent for the default lane. */
+export type JobMessage = { tenant: string; id: string; queue?: string };
 
 export const DEFAULT_MAX_ATTEMPTS = 5;
 export const DEFAULT_TIMEOUT_SECONDS = 60;

@@ -89,6 +89,10 @@ export const EnqueueSchema = z
       .max(2048)
       .optional(),
     metadata: MetadataSchema.optional(),
+    queue: z.string().min(1).max(32).optional().openapi({
+      description:
+        "the lane to run in (one the deployment declares, e.g. `default`, `critical`); default: the job type's lane",
+    }),
     debounce: DebounceSchema.optional().openapi({
       description:
         "while a job with this key has not started, an enqueue replaces it (200, header Debounced: true) and moves its start to `seconds` from now",
@@ -135,7 +139,7 @@ const CallbackStateSchema = callbackStateSchema(["job.succeeded", "job.dead"]).o
 
 const JobErrorSchema = z.object({ message: z.string(), name: z.string(), attempt: z.number(), at: z.string() });
 
-/** The lane every job runs in until queues (lanes) land; the lanes feature replaces this constant. */
+/** The lane of a job whose enqueue and job type name none (every deployment declares it). */
 export const DEFAULT_QUEUE = "default";
 
 /** What a `waiting` job is parked on (core/steps.ts WaitingFor): a sleep, an event (with its timeout), child jobs. */

@@ -1,6 +1,8 @@
 // The deployment's configuration, parsed once per Env object from its string vars (wrangler.toml [vars], .dev.vars).
 // It sits in core, not service: webhooks, the scheduler and the meters read it too, and they sit below service.
 
+import { type LaneRouter, laneRouterOf, parseLanes } from "./lanes";
+
 export type Config = {
   /** Largest accepted payload, in bytes of its JSON. */
   payloadLimitBytes: number;
@@ -12,6 +14,8 @@ export type Config = {
   retentionDays: { finished: number; dead: number };
   /** The LOG_LEVEL var as given ("warn" and "error" drop info lines). */
   logLevel: string | undefined;
+  /** The lanes the LANES var declares (always including `default`); each has its own queue binding. */
+  lanes: readonly string[];
 };
 
 export const DEFAULT_PAYLOAD_LIMIT_BYTES = 262_144;
@@ -31,7 +35,8 @@ export type ConfigVars = Partial<
     | "OUTBOX_GRACE_SECONDS"
     | "RETENTION_DAYS"
     | "DEAD_RETENTION_DAYS"
-    | "LOG_LEVEL",
+    | "LOG_LEVEL"
+    | "LANES",
     string
   >
 >;
@@ -43,6 +48,7 @@ export function parseConfig(vars: ConfigVars): Config {
     outboxGraceMs: positive(vars.OUTBOX_GRACE_SECONDS, DEFAULT_OUTBOX_GRACE_SECONDS) * 1000,
     retentionDays: { finished: positive(vars.RETENTION_DAYS, 7), dead: positive(vars.DEAD_RETENTION_DAYS, 30) },
     logLevel: vars.LOG_LEVEL,
+    lanes: parseLanes(vars.LANES),
   };
 }
 
@@ -56,4 +62,16 @@ export function configOf(env: ConfigVars): Config {
     parsed.set(env, config);
   }
   return config;
+}
+
+const routers = new WeakMap<object, LaneRouter>();
+
+/** The producer for every lane of this env (one per Env object, like its config): sends route by the message's lane. */
+export function jobQueueOf(env: ConfigVars): LaneRouter {
+  let router = routers.get(env);
+  if (!router) {
+    router = laneRouterOf(env as Record<string, unknown>, configOf(env).lanes);
+    routers.set(env, router);
+  }
+  return router;
 }

@@ -1,6 +1,7 @@
 // defineJob and the registry: how job types written in TypeScript become runnable by the consumer.
 import type { z } from "zod";
 import type { Backoff, FlowSettings } from "../contract/job";
+import { isLaneName } from "./lanes";
 import type { Logger } from "./logger";
 import type { StepApi } from "./steps";
 
@@ -35,6 +36,8 @@ export type JobDefinition<
   maxAttempts?: number;
   backoff?: Backoff;
   timeoutSeconds?: number;
+  /** The lane its jobs run in when the enqueue names none (default `default`); the deployment must declare it. */
+  queue?: string;
   /** Derives flow control from the input when the enqueue names none (e.g. by destination host). */
   flow?: (input: z.infer<Schema>) => FlowSettings | null;
   run(input: z.infer<Schema>, ctx: JobContext<E>): Promise<Result> | Result;
@@ -47,6 +50,9 @@ export function defineJob<Schema extends z.ZodType, Result, E = Env, const Type 
 ): JobDefinition<Schema, Result, E, Type> {
   if (!TYPE_NAME.test(definition.type)) {
     throw new Error(`job type "${definition.type}" must match ${TYPE_NAME}`);
+  }
+  if (definition.queue !== undefined && !isLaneName(definition.queue)) {
+    throw new Error(`job type "${definition.type}": queue "${definition.queue}" is not a lane name`);
   }
   return definition;
 }

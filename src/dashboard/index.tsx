@@ -1,7 +1,9 @@
 // /dashboard: the server-rendered web dashboard (Hono JSX), a client of the public API signed in with a tenant key.
+
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { type Context, Hono } from "hono";
 import { JOB_STATUSES, type Job } from "../contract/job";
+import { jobQueueOf } from "../core/config";
 import type { AppEnv } from "../http/app-env";
 import { throughputSeries } from "../metrics/snapshot";
 import { collectMetrics } from "../service/read-metrics";
@@ -99,7 +101,7 @@ export function registerDashboard(app: OpenAPIHono<AppEnv>) {
     const { snapshot, minutes } = await collectMetrics(
       c.var.db,
       c.env.DB,
-      c.env.JOBS_QUEUE,
+      jobQueueOf(c.env),
       c.var.session.tenant,
       now,
       CHART_MINUTES,

@@ -25,7 +25,7 @@ const INSERT_EVENT = `INSERT INTO events (tenant_id, id, name, key, data, receiv
  */
 const WAKE_JOBS = `UPDATE jobs SET status = 'queued', run_at = ?4, outbox = 1, waiting_for = NULL, updated_at = ?4
   WHERE tenant_id = ?1 AND status = 'waiting' AND id IN (SELECT job_id FROM (${MATCH}))
-  RETURNING tenant_id AS tenantId, id, run_at AS runAt`;
+  RETURNING tenant_id AS tenantId, id, run_at AS runAt, queue`;
 
 /** Second half (?4 now, ?6 the data JSON): the page's waits succeed with the event's data as their result. */
 const WAKE_STEPS = `UPDATE job_steps SET status = 'succeeded', result = ?6, finished_at = ?4
@@ -62,7 +62,7 @@ export function wakePageStatements(
 export const moreWaitingStatement = (d1: D1Database, event: EventRecord) =>
   prepared(d1, MORE).bind(event.tenant, event.name, event.key, null, 1);
 
-export type WokenJob = { tenantId: string; id: string; runAt: number };
+export type WokenJob = { tenantId: string; id: string; runAt: number; queue: string };
 
 /**
  * The first event of ?1 the tenant received since `p.since` (placeholders) named `p.name` that a wait on `p.key`

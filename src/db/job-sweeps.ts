@@ -3,7 +3,7 @@ import { and, eq, sql } from "drizzle-orm";
 import type { Db } from "./client";
 import { type JobRow, jobs } from "./schema";
 
-export type ReleasedJob = Pick<JobRow, "tenantId" | "id" | "runAt">;
+export type ReleasedJob = Pick<JobRow, "tenantId" | "id" | "runAt" | "queue">;
 
 /**
  * Moves up to `limit` scheduled jobs due by `until` to queued in one statement, oldest first, through
@@ -20,7 +20,7 @@ export async function releaseDueScheduled(db: Db, until: number, limit: number, 
         sql`(${jobs.tenantId}, ${jobs.id}) IN (SELECT tenant_id, id FROM jobs WHERE status = 'scheduled' AND run_at <= ${until} ORDER BY run_at LIMIT ${limit})`,
       ),
     )
-    .returning({ tenantId: jobs.tenantId, id: jobs.id, runAt: jobs.runAt });
+    .returning({ tenantId: jobs.tenantId, id: jobs.id, runAt: jobs.runAt, queue: jobs.queue });
 }
 
 /**
@@ -44,7 +44,7 @@ export async function releaseDueWaiting(
         sql`(${jobs.tenantId}, ${jobs.id}) IN (SELECT tenant_id, id FROM jobs WHERE status = 'waiting' AND run_at <= ${until} AND (outbox = 1 OR run_at <= ${overdueBefore}) ORDER BY run_at LIMIT ${limit})`,
       ),
     )
-    .returning({ tenantId: jobs.tenantId, id: jobs.id, runAt: jobs.runAt });
+    .returning({ tenantId: jobs.tenantId, id: jobs.id, runAt: jobs.runAt, queue: jobs.queue });
 }
 
 /** (tenant, id) pairs as one JSON parameter: any number of rows, one statement, one bound parameter. */
@@ -62,6 +62,6 @@ export const markResentStatement = (d1: D1Database, rows: Pick<JobRow, "tenantId
     .prepare(
       `UPDATE jobs SET run_at = ?2, updated_at = ?2, outbox = 1
        WHERE ${KEY_IN} AND status IN ('queued', 'running', 'retrying') AND paused = 0
-       RETURNING tenant_id AS tenantId, id`,
+       RETURNING tenant_id AS tenantId, id, queue`,
     )
     .bind(keysJson(rows), now);

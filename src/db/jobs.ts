@@ -9,7 +9,6 @@ import {
   type JobOptions,
   type JobStatus,
 } from "../contract/job";
-import { DEFAULT_QUEUE } from "../contract/schemas";
 import { RETRYABLE_BY_HAND } from "../core/state";
 import type { WaitingFor } from "../core/steps";
 import type { Db } from "./client";
@@ -43,7 +42,7 @@ export function rowToJob(row: JobRow): Job {
     callbackUrl: row.callbackUrl,
     callback: parse<Job["callback"]>(row.callbackState, null),
     metadata: parse(row.metadata, {}),
-    queue: DEFAULT_QUEUE,
+    queue: row.queue,
     batchId: row.batchId,
     parentId: row.parentId,
     waitingFor: parse<WaitingFor | null>(row.waitingFor, null),
@@ -142,7 +141,7 @@ export const requeueDeadStatement = (db: Db, tenant: string, type: string | unde
         ),
       ),
     )
-    .returning({ tenantId: jobs.tenantId, id: jobs.id, runAt: jobs.runAt });
+    .returning({ tenantId: jobs.tenantId, id: jobs.id, runAt: jobs.runAt, queue: jobs.queue });
 
 /**
  * Deletes a finished job, unless its batch is still running: a batch recounts its jobs from their rows, so a

@@ -33,7 +33,7 @@ export type StateReadOptions = {
   cap: number;
 };
 
-type CountRow = { type: string; state: JobState; count: number; oldest_at: number | null };
+type CountRow = { type: string; queue: string; state: JobState; count: number; oldest_at: number | null };
 
 /**
  * Every state count in one round trip, each from an index or a bounded range, never a scan of
@@ -52,25 +52,25 @@ export async function readStateCounts(
   const byIndex = (index: string, state: "dead" | "retrying" | "scheduled" | "waiting") =>
     d1
       .prepare(
-        `SELECT type, '${state}' AS state, count(*) AS count, NULL AS oldest_at FROM (
-           SELECT type FROM jobs INDEXED BY ${index} WHERE status = '${state}' AND tenant_id = ?1 LIMIT ?2
-         ) GROUP BY type`,
+        `SELECT type, queue, '${state}' AS state, count(*) AS count, NULL AS oldest_at FROM (
+           SELECT type, queue FROM jobs INDEXED BY ${index} WHERE status = '${state}' AND tenant_id = ?1 LIMIT ?2
+         ) GROUP BY type, queue`,
       )
       .bind(tenant, cap);
   const liveState = "CASE WHEN status = 'running' THEN 'running' WHEN run_at <= ?3 THEN 'ready' ELSE 'delayed' END";
   const recent = d1
     .prepare(
-      `SELECT type, ${liveState} AS state, count(*) AS count, min(run_at) AS oldest_at FROM (
-         SELECT type, status, run_at FROM jobs WHERE tenant_id = ?1 AND id >= ?2 ORDER BY id LIMIT ?4
-       ) WHERE status IN ('queued', 'running') GROUP BY 1, 2`,
+      `SELECT type, queue, ${liveState} AS state, count(*) AS count, min(run_at) AS oldest_at FROM (
+         SELECT type, queue, status, run_at FROM jobs WHERE tenant_id = ?1 AND id >= ?2 ORDER BY id LIMIT ?4
+       ) WHERE status IN ('queued', 'running') GROUP BY 1, 2, 3`,
     )
     .bind(tenant, floor, now, cap);
   const watched = d1
     .prepare(
-      `SELECT type, ${liveState} AS state, count(*) AS count, min(run_at) AS oldest_at FROM (
-         SELECT type, status, run_at FROM jobs INDEXED BY jobs_outbox
+      `SELECT type, queue, ${liveState} AS state, count(*) AS count, min(run_at) AS oldest_at FROM (
+         SELECT type, queue, status, run_at FROM jobs INDEXED BY jobs_outbox
          WHERE outbox = 1 AND status IN ('queued', 'running') AND tenant_id = ?1 AND id < ?2 LIMIT ?4
-       ) GROUP BY 1, 2`,
+       ) GROUP BY 1, 2, 3`,
     )
     .bind(tenant, floor, now, cap);
   const results = await d1.batch<CountRow>([
@@ -84,6 +84,7 @@ export async function readStateCounts(
   return results.flatMap((result) =>
     result.results.map((row) => ({
       type: row.type,
+      queue: row.queue,
       state: row.state,
       count: Number(row.count),
       oldestAt: row.oldest_at == null ? null : Number(row.oldest_at),

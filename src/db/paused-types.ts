@@ -61,7 +61,7 @@ export const holdStatement = (d1: D1Database, rows: readonly HoldKey[], now: num
     new Date(now).toISOString(),
   );
 
-export type ReleasedRow = { tenantId: string; id: string; status: string; runAt: number };
+export type ReleasedRow = { tenantId: string; id: string; status: string; runAt: number; queue: string };
 
 /**
  * One page of a type's held jobs let go (?1 tenant, ?2 type, ?3 page size, ?4 now, ?5 the oldest id the
@@ -76,7 +76,7 @@ const RELEASE_PAGE = `UPDATE jobs SET paused = 0, updated_at = ?4,
   WHERE tenant_id = ?1 AND type = ?2 AND paused = 1 AND id IN (
     SELECT id FROM jobs INDEXED BY jobs_paused WHERE tenant_id = ?1 AND type = ?2 AND paused = 1 ORDER BY id LIMIT ?3)
   AND NOT ${STILL_PAUSED("?1", "?2")}
-  RETURNING tenant_id AS tenantId, id, status, run_at AS runAt`;
+  RETURNING tenant_id AS tenantId, id, status, run_at AS runAt, queue`;
 
 export const releasePageStatement = (
   d1: D1Database,

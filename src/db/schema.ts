@@ -63,6 +63,8 @@ export const jobs = sqliteTable(
     paused: integer("paused").notNull().default(0),
     /** The batch (POST /v1/batches) this job belongs to; null for every other job. */
     batchId: text("batch_id"),
+    /** The lane (named queue, issue #16) the job's messages go to: each lane is its own Cloudflare Queue and consumer. */
+    queue: text("queue").notNull().default("default"),
   },
   (t) => [
     primaryKey({ columns: [t.tenantId, t.id] }),

@@ -142,7 +142,7 @@ export function insertChildrenStatements(d1: D1Database, ref: ParkRef, children:
 }
 
 /** What a woken job's message needs. */
-export type WokenJob = Pick<JobRow, "tenantId" | "id" | "runAt">;
+export type WokenJob = Pick<JobRow, "tenantId" | "id" | "runAt" | "queue">;
 
 /** Back in line: the rule every wake follows (an event, a child, a park's re-check). outbox = 1 so the rescue re-sends. */
 const WAKE_SET = `status = 'queued', run_at = ?NOW, outbox = 1, waiting_for = NULL, updated_at = ?NOW`;
@@ -159,7 +159,7 @@ const RECHECK = `UPDATE jobs SET ${wakeSet("?4")}
       AND s.status <> 'waiting' AND s.name IN (SELECT value FROM json_each(?5)))
     OR (?6 = 1 AND NOT EXISTS (SELECT 1 FROM job_steps s WHERE s.tenant_id = ?1 AND s.job_id = ?2
       AND s.kind = 'invoke' AND s.status = 'waiting')))
-  RETURNING tenant_id AS tenantId, id, run_at AS runAt`;
+  RETURNING tenant_id AS tenantId, id, run_at AS runAt, queue`;
 
 export const recheckParkStatement = (d1: D1Database, ref: ParkRef, eventSteps: string[], waitsOnChildren: boolean) =>
   prepared(d1, RECHECK).bind(
@@ -209,7 +209,7 @@ const WAKE_PARENTS = `UPDATE jobs SET ${wakeSet("?2")}
     AND status = 'waiting' AND json_extract(waiting_for, '$.kind') = 'invoke'
     AND NOT EXISTS (SELECT 1 FROM job_steps s WHERE s.tenant_id = jobs.tenant_id AND s.job_id = jobs.id
       AND s.kind = 'invoke' AND s.status = 'waiting')
-  RETURNING tenant_id AS tenantId, id, run_at AS runAt`;
+  RETURNING tenant_id AS tenantId, id, run_at AS runAt, queue`;
 
 /**
  * The statements that report finished children to their parents, in order (steps first, then the wakes), to run

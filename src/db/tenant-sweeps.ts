@@ -11,9 +11,9 @@ const PAGE = `page AS (
   ORDER BY tenant_id LIMIT ?2
 )`;
 
-export type StrandedRow = Pick<JobRow, "tenantId" | "id" | "status" | "runAt">;
+export type StrandedRow = Pick<JobRow, "tenantId" | "id" | "status" | "runAt" | "queue">;
 
-const STRANDED_COLUMNS = "j.tenant_id AS tenantId, j.id AS id, j.status AS status, j.run_at AS runAt";
+const STRANDED_COLUMNS = "j.tenant_id AS tenantId, j.id AS id, j.status AS status, j.run_at AS runAt, j.queue AS queue";
 
 /** A finished job whose callback is pending and due (?4 cutoff ms, ?6 the same cutoff as an ISO string). */
 const CALLBACK_DUE = `(j.status IN ('succeeded', 'dead')

@@ -1,7 +1,7 @@
 // The jobs queue's consumer: load → triage → gate → (early writes and claims) → attempt + settle in waves → commit.
 
-import type { JobError, JobMessage } from "../contract/job";
-import { configOf } from "../core/config";
+import type { JobError } from "../contract/job";
+import { configOf, jobQueueOf } from "../core/config";
 import type { JobRegistry } from "../core/define-job";
 import { describeError } from "../core/errors";
 import { newId } from "../core/ids";
@@ -64,7 +64,7 @@ async function consumeJobMessages(
   const deliveries = readDeliveries(messages, rootLog);
   if (deliveries.length === 0) return;
   const d1 = env.DB;
-  const queue = env.JOBS_QUEUE as Queue<JobMessage>;
+  const queue = jobQueueOf(env);
   let rows: JobRow[];
   try {
     rows = await loadJobRows(
@@ -181,6 +181,7 @@ async function consumeJobMessages(
       random: deps.random,
       registry,
       payloadLimitBytes: config.payloadLimitBytes,
+      lanes: config.lanes,
       allowPrivateTargets: config.allowPrivateTargets,
     },
   );

@@ -1,6 +1,7 @@
 // The dead-letter queue's consumer: a job the queue gave up on goes back in line while it has attempts left; dead only when it cannot run.
 
 import { type AttemptLogEntry, FINISHED_STATUSES, type JobMessage } from "../contract/job";
+import { jobQueueOf } from "../core/config";
 import { describeError } from "../core/errors";
 import { newId } from "../core/ids";
 import { log } from "../core/logger";
@@ -14,7 +15,7 @@ import {
 import { withDeferral } from "../db/deferrals";
 import type { JobRow } from "../db/schema";
 import { childrenDoneStatements, wokenOf } from "../db/step-statements";
-import { sendMessages } from "../service/enqueue";
+import { messageFor, sendMessages } from "../service/enqueue";
 import { pendingState } from "../webhooks/callback-state";
 import { enqueueCallbacks, type FinishedJob, isCallbackMessage } from "../webhooks/callbacks";
 import { batchProgress } from "./batch-progress";
@@ -89,7 +90,7 @@ export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env,
     } else if (decision.kind === "requeue") {
       log.warn("dead letter re-queued", { ...fields, status: row.status, attempt: row.attempts });
       writes.push(requeueWatchedStatement(d1, row, decision.attemptLog, now));
-      requeued.push({ tenant: row.tenantId, id: row.id });
+      requeued.push(messageFor(row, now).body);
     } else {
       log.error("job dead", { ...fields, status: "dead", reason: "delivery_failed" });
       writes.push(deadLetterStatement(d1, row, decision.error, now));
@@ -121,12 +122,13 @@ export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env,
   writes.push(...progress.statements);
   // A failed write throws: the whole dead-letter batch is delivered again, so no job is left behind.
   const results = writes.length > 0 ? await d1.batch(writes) : [];
-  if (done) await sendMessages(env.JOBS_QUEUE as Queue<JobMessage>, wokenOf(results[wakeAt]), now, log);
-  await progress.afterCommit(results.slice(results.length - progress.statements.length), env.JOBS_QUEUE, log);
-  await enqueueCallbacks(env.JOBS_QUEUE, dying, log);
+  if (done) await sendMessages(jobQueueOf(env), wokenOf(results[wakeAt]), now, log);
+  await progress.afterCommit(results.slice(results.length - progress.statements.length), jobQueueOf(env), log);
+  await enqueueCallbacks(jobQueueOf(env), dying, log);
   if (requeued.length > 0) {
     try {
-      await (env.JOBS_QUEUE as Queue<JobMessage>).sendBatch(requeued.map((body) => ({ body })));
+      // Each back in its own lane (messageFor names it); no delay: the rows are due now.
+      await jobQueueOf(env).sendBatch(requeued.map((body) => ({ body })));
     } catch (err) {
       // The rows are watched (outbox) and due: the tick's rescue re-sends them after its grace period.
       log.warn("re-queue send failed; the tick's rescue re-sends", {

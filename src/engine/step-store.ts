@@ -28,6 +28,7 @@ export type ChildContext = {
   registry: JobRegistry;
   payloadLimitBytes: number;
   allowPrivateTargets: boolean;
+  lanes: readonly string[];
   log: Logger;
 };
 
@@ -58,6 +59,7 @@ export function childBuilder(ctx: ChildContext, parent: { tenant: string; id: st
         now: now(),
         payloadLimitBytes: ctx.payloadLimitBytes,
         allowPrivateTargets: ctx.allowPrivateTargets,
+        lanes: ctx.lanes,
         log: ctx.log,
       }),
     );

@@ -1,6 +1,7 @@
 // What the service layer needs from one request (db, registry, tenant, logger), built once for every route.
+
 import type { Context } from "hono";
-import type { JobMessage } from "../contract/job";
+import { jobQueueOf } from "../core/config";
 import type { EnqueueContext } from "../service/enqueue";
 import { enqueueContextOf } from "../service/enqueue-context";
 import type { ManageDeps } from "../service/manage-jobs";
@@ -13,7 +14,7 @@ export function enqueueContext(c: Context<AppEnv>): EnqueueContext {
 
 export const manageDeps = (c: Context<AppEnv>): ManageDeps => ({
   db: c.var.db,
-  queue: c.env.JOBS_QUEUE as Queue<JobMessage>,
+  queue: jobQueueOf(c.env),
   tenant: tenantOf(c),
   log: c.var.log,
 });

@@ -16,12 +16,16 @@ export function withPlatformLimits(env: Env): Env {
   const limits = limitsFromVar(env.ENFORCE_PLATFORM_LIMITS);
   if (!limits) return env;
   const budget = invocationBudget(limits);
-  return {
+  const guarded: Record<string, unknown> = {
     ...env,
     DB: guardD1(env.DB, budget),
-    JOBS_QUEUE: guardQueue(env.JOBS_QUEUE, budget),
     KEY_GATE: guardNamespace(env.KEY_GATE, budget),
   };
+  // Every lane's producer (JOBS_QUEUE, JOBS_QUEUE_CRITICAL, …) shares the invocation's budget.
+  for (const [name, value] of Object.entries(env)) {
+    if (name.startsWith("JOBS_QUEUE")) guarded[name] = guardQueue(value as Queue, budget);
+  }
+  return guarded as unknown as Env;
 }
 
 /** A delivered batch guarded the same way (retry delays), or unchanged when enforcement is off. */

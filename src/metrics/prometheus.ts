@@ -127,6 +127,33 @@ export function snapshotFamilies(snapshot: MetricsSnapshot, tenant: string): Fam
       ),
     });
   }
+  const lanes = Object.entries(snapshot.byQueue);
+  families.push(
+    {
+      name: "edge_jobs_lane_depth",
+      help: "The tenant's jobs ready to run, per lane (queue).",
+      type: "gauge",
+      samples: lanes.map(([queue, m]) => ({ labels: { tenant, queue }, value: m.depth })),
+    },
+    {
+      name: "edge_jobs_lane_oldest_age_seconds",
+      help: "Age of the tenant's oldest ready job, per lane (queue).",
+      type: "gauge",
+      samples: lanes.map(([queue, m]) => ({ labels: { tenant, queue }, value: m.oldestAgeSeconds })),
+    },
+    {
+      name: "edge_jobs_lane_running",
+      help: "The tenant's running jobs, per lane (queue).",
+      type: "gauge",
+      samples: lanes.map(([queue, m]) => ({ labels: { tenant, queue }, value: m.running })),
+    },
+    {
+      name: "edge_jobs_lane_backlog_messages",
+      help: "Messages in each lane's queue, for every tenant, as the queue reports it.",
+      type: "gauge",
+      samples: lanes.flatMap(([queue, m]) => (m.queue ? [{ labels: { queue }, value: m.queue.backlog }] : [])),
+    },
+  );
   if (snapshot.queue) {
     families.push(
       {

@@ -8,8 +8,8 @@ import type { Counters } from "./tally";
  */
 export type JobState = "ready" | "delayed" | "running" | "retrying" | "waiting" | "scheduled" | "dead";
 
-/** How many jobs of one type are in one state; `oldestAt` (ms) is the earliest due time, for `ready`. */
-export type StateCount = { type: string; state: JobState; count: number; oldestAt: number | null };
+/** How many jobs of one type in one lane are in one state; `oldestAt` (ms) is the earliest due time, for `ready`. */
+export type StateCount = { type: string; queue?: string; state: JobState; count: number; oldestAt: number | null };
 
 /** One per-minute counter row of one type, as read back from metrics_minute. */
 export type MinuteRow = { minute: number; type: string } & Counters;
@@ -34,9 +34,19 @@ export type TypeMetrics = {
   window: WindowCounts;
 };
 
+type Backlog = { backlog: number; oldestAgeSeconds: number };
+
+/** One lane's jobs of the tenant by state, and its queue's backlog (every tenant) when the runtime reports it. */
+export type LaneMetrics = Pick<
+  TypeMetrics,
+  "depth" | "oldestAgeSeconds" | "running" | "retrying" | "waiting" | "dead" | "scheduled"
+> & { queue: Backlog | null };
+
 export type MetricsSnapshot = TypeMetrics & {
   windowMinutes: number;
   byType: Record<string, TypeMetrics>;
+  /** Every declared lane (and any lane a job still names), by name. */
+  byQueue: Record<string, LaneMetrics>;
   /** The whole queue's backlog (every tenant), when the runtime reports it. */
   queue: { backlog: number; oldestAgeSeconds: number } | null;
   generatedAt: string;
@@ -49,6 +59,8 @@ export type SnapshotInput = {
   /** Counter rows of the window (callers may pass more; older minutes are ignored). */
   minutes: MinuteRow[];
   queue: QueueBacklog | null;
+  /** The deployment's lanes with their queues' backlogs; each gets a byQueue entry even when empty. */
+  lanes?: { name: string; backlog: QueueBacklog | null }[];
 };
 
 const round = (n: number, digits: number) => Math.round(n * 10 ** digits) / 10 ** digits;
@@ -94,6 +106,9 @@ function finish(acc: Accumulator, now: number, windowMinutes: number): TypeMetri
   };
 }
 
+const backlogOf = (backlog: QueueBacklog | null, now: number): Backlog | null =>
+  backlog ? { backlog: backlog.messages, oldestAgeSeconds: ageSeconds(now, backlog.oldestAt) } : null;
+
 export function buildSnapshot(input: SnapshotInput): MetricsSnapshot {
   const firstMinute = Math.floor(input.now / 60_000) - input.windowMinutes + 1;
   const total = emptyAccumulator();
@@ -116,15 +131,40 @@ export function buildSnapshot(input: SnapshotInput): MetricsSnapshot {
     addMinute(of(row.type), row);
   }
   const types = [...byType.keys()].sort();
+  const lanes = new Map<string, { acc: Accumulator; backlog: QueueBacklog | null }>();
+  for (const lane of input.lanes ?? []) lanes.set(lane.name, { acc: emptyAccumulator(), backlog: lane.backlog });
+  for (const state of input.states) {
+    const name = state.queue ?? "default";
+    let lane = lanes.get(name);
+    if (!lane) {
+      lane = { acc: emptyAccumulator(), backlog: null };
+      lanes.set(name, lane);
+    }
+    lane.acc.states.push(state);
+  }
+  const byQueue: Record<string, LaneMetrics> = {};
+  for (const name of [...lanes.keys()].sort()) {
+    const { acc, backlog } = lanes.get(name) as { acc: Accumulator; backlog: QueueBacklog | null };
+    const m = finish(acc, input.now, input.windowMinutes);
+    byQueue[name] = {
+      depth: m.depth,
+      oldestAgeSeconds: m.oldestAgeSeconds,
+      running: m.running,
+      retrying: m.retrying,
+      waiting: m.waiting,
+      dead: m.dead,
+      scheduled: m.scheduled,
+      queue: backlogOf(backlog, input.now),
+    };
+  }
   return {
     ...finish(total, input.now, input.windowMinutes),
     windowMinutes: input.windowMinutes,
     byType: Object.fromEntries(
       types.map((type) => [type, finish(byType.get(type) as Accumulator, input.now, input.windowMinutes)]),
     ),
-    queue: input.queue
-      ? { backlog: input.queue.messages, oldestAgeSeconds: ageSeconds(input.now, input.queue.oldestAt) }
-      : null,
+    byQueue,
+    queue: backlogOf(input.queue, input.now),
     generatedAt: new Date(input.now).toISOString(),
   };
 }

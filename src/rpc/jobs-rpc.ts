@@ -1,4 +1,5 @@
 // JobsRpc: the job API for Workers in the same account, over a service binding instead of public HTTP.
+
 import { WorkerEntrypoint } from "cloudflare:workers";
 import type { z } from "zod";
 import type {
@@ -17,7 +18,6 @@ import {
 } from "../contract/batches";
 import { ApiError, notFound, zodIssues } from "../contract/errors";
 import { SendEventSchema } from "../contract/events";
-import type { JobMessage } from "../contract/job";
 import { JobTypeParam } from "../contract/job-types";
 import {
   BatchEnqueueSchema,
@@ -26,6 +26,7 @@ import {
   ListJobsQuery as ListJobsQuerySchema,
   TenantSchema,
 } from "../contract/schemas";
+import { jobQueueOf } from "../core/config";
 import { createRegistry, type JobDefinition, type JobRegistry } from "../core/define-job";
 import { newId } from "../core/ids";
 import { type Logger, log } from "../core/logger";
@@ -127,7 +128,7 @@ function enqueueContext(env: Env, registry: JobRegistry, { tenant, log }: Sessio
 }
 
 function jobTypeDeps(env: Env, registry: JobRegistry, { tenant, log }: Session): JobTypeDeps {
-  return { d1: env.DB, queue: env.JOBS_QUEUE as Queue<JobMessage>, registry, tenant, log, now: Date.now() };
+  return { d1: env.DB, queue: jobQueueOf(env), registry, tenant, log, now: Date.now() };
 }
 
 /** Stored JSON (finisher payloads, job payloads, JSON Schemas) typed as what RPC can carry: the casts only name it. */
@@ -203,7 +204,7 @@ export function createJobsRpc(jobs: JobDefinition[]): JobsRpcClass {
       return run("cancel", "job", this.ctx.props, this.env, async ({ tenant, log }, env) => {
         const db = openDb(env.DB);
         const jobId = parse(JobIdParam, { id }).id;
-        const queue = env.JOBS_QUEUE as Queue<JobMessage>;
+        const queue = jobQueueOf(env);
         const row = await cancelJobCascade({ db, queue, log }, tenant, jobId, Date.now());
         if (!row) return refuse(db, tenant, jobId, "cancel");
         log.info("job cancelled", { jobId, type: row.type, status: "cancelled" });
@@ -216,7 +217,7 @@ export function createJobsRpc(jobs: JobDefinition[]): JobsRpcClass {
       return run("retry", "job", this.ctx.props, this.env, async ({ tenant, log }, env) => {
         const db = openDb(env.DB);
         const jobId = parse(JobIdParam, { id }).id;
-        const queue = env.JOBS_QUEUE as Queue<JobMessage>;
+        const queue = jobQueueOf(env);
         const [row] = await requeueByHand({ db, queue, tenant, log }, [jobId]);
         if (!row) return refuse(db, tenant, jobId, "retry");
         return wireJob(row);

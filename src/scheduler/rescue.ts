@@ -44,7 +44,7 @@ export async function rescueStranded(deps: RescueDeps): Promise<{ rescued: numbe
   // A page scanned to its end moves on (a page cut short by RESCUE_PAGE is scanned again: its re-sent rows have
   // a new runAt and drop out of it for a grace period, so the next scan gets further).
   if (complete) writes.push(...advanceCursor(d1, scan.tenants, now));
-  const results = writes.length > 0 ? await d1.batch<Pick<StrandedRow, "tenantId" | "id">>(writes) : [];
+  const results = writes.length > 0 ? await d1.batch<Pick<StrandedRow, "tenantId" | "id" | "queue">>(writes) : [];
 
   const marked = stranded.length > 0 ? (results[0]?.results ?? []).map((r) => ({ ...r, runAt: now })) : [];
   const sendFailures = await sendMessages(queue, marked, now, log);

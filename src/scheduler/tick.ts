@@ -1,7 +1,6 @@
 // The every-minute tick: fire due schedules, release due delayed jobs, re-send lost messages, prune old jobs.
 
-import type { JobMessage } from "../contract/job";
-import { configOf } from "../core/config";
+import { configOf, jobQueueOf } from "../core/config";
 import type { JobRegistry } from "../core/define-job";
 import { describeError } from "../core/errors";
 import { log } from "../core/logger";
@@ -40,7 +39,7 @@ export type TickReport = {
  */
 export async function tick(env: Env, now: number, options: TickOptions): Promise<TickReport> {
   const db = openDb(env.DB);
-  const queue = env.JOBS_QUEUE as Queue<JobMessage>;
+  const queue = jobQueueOf(env);
   const graceMs = configOf(env).outboxGraceMs;
   const report: TickReport = {
     declared: 0,

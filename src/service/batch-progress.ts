@@ -5,6 +5,7 @@ import { describeError } from "../core/errors";
 import type { Logger } from "../core/logger";
 import { type FinisherRow, type FinishRow, progressForJobStatements, progressStatements } from "../db/batch-statements";
 import { batchCallbackMessage } from "../webhooks/batch-callbacks";
+import { messageFor } from "./enqueue";
 
 export type BatchKey = { tenant: string; batchId: string };
 
@@ -70,8 +71,8 @@ export function sendsOf(results: readonly (D1Result | undefined)[]) {
 async function afterCommit(results: readonly (D1Result | undefined)[], queue: Queue, log: Logger) {
   const { finishers, callbacks } = sendsOf(results);
   const messages = [
-    // A finisher is due now (run_at = now), so its message needs no delay.
-    ...finishers.map((row) => ({ body: { tenant: row.tenantId, id: row.id } satisfies JobMessage })),
+    // A finisher is due now (run_at = now), so its message needs no delay; it goes to its own lane.
+    ...finishers.map((row) => ({ body: messageFor(row, row.runAt).body })),
     ...callbacks.map((batch) => ({ body: batchCallbackMessage(batch.tenant, batch.id) })),
   ];
   if (messages.length === 0) return;

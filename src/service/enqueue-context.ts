@@ -1,6 +1,4 @@
-// Builds the EnqueueContext in one place for HTTP, RPC and the scheduler, from the Worker's bindings and its config.
-import type { JobMessage } from "../contract/job";
-import { configOf } from "../core/config";
+import { configOf, jobQueueOf } from "../core/config";
 import type { EnqueueContext } from "./enqueue";
 
 export function enqueueContextOf(
@@ -9,7 +7,8 @@ export function enqueueContextOf(
 ): EnqueueContext {
   const config = configOf(env);
   return {
-    queue: env.JOBS_QUEUE as Queue<JobMessage>,
+    queue: jobQueueOf(env),
+    lanes: config.lanes,
     now: Date.now(),
     gates: env.KEY_GATE,
     ...parts,

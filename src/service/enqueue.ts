@@ -15,6 +15,7 @@ import type { EnqueueInput } from "../contract/schemas";
 import type { JobRegistry } from "../core/define-job";
 import { PayloadTooLargeError, PayloadValidationError, UnknownJobTypeError } from "../core/enqueue-errors";
 import { newId } from "../core/ids";
+import { DEFAULT_LANE } from "../core/lanes";
 import { infoLogged, type Logger } from "../core/logger";
 import { needsWatch, RESCUE_WINDOW_MS } from "../core/rescue-window";
 import type { Db } from "../db/client";
@@ -42,6 +43,8 @@ export type EnqueueContext = {
   log: Logger;
   /** The KeyGate namespace; needed when an item carries an idempotency key. */
   gates?: GateNamespace;
+  /** The lanes the deployment declares (config LANES); a job naming another lane is refused. */
+  lanes: readonly string[];
 };
 
 /** UTF-8 takes at most 3 bytes per UTF-16 unit, so most payloads pass without being encoded at all. */
@@ -78,6 +81,16 @@ function planJob(input: EnqueueInput, ctx: EnqueueContext, path: string): { row:
   const refused = refusedTargets(input, ctx.allowPrivateTargets, path);
   if (refused.length > 0) throw new PayloadValidationError("a target URL was refused", refused);
 
+  const lane = input.queue ?? definition.queue ?? DEFAULT_LANE;
+  if (!ctx.lanes.includes(lane)) {
+    throw new PayloadValidationError("unknown queue", [
+      {
+        path: [path, "queue"].filter(Boolean).join("."),
+        message: `no lane "${lane}" in this deployment; its lanes: ${ctx.lanes.join(", ")}`,
+      },
+    ]);
+  }
+
   const runAt = input.runAt ? Date.parse(input.runAt) : ctx.now + (input.delaySeconds ?? 0) * 1000;
   if (runAt > ctx.now + MAX_DELAY_SECONDS * 1000) {
     throw new PayloadValidationError("invalid request", [
@@ -107,6 +120,7 @@ function planJob(input: EnqueueInput, ctx: EnqueueContext, path: string): { row:
     idempotencyKey: input.idempotencyKey ?? null,
     callbackUrl: input.callbackUrl ?? null,
     metadata: JSON.stringify(metadata),
+    queue: lane,
     // Queued jobs due past the fresh-id rescue window are watched through the outbox index.
     outbox: delayMs > MAX_QUEUE_DELAY_SECONDS * 1000 || delayMs < RESCUE_WINDOW_MS / 2 ? 0 : 1,
   };
@@ -114,10 +128,17 @@ function planJob(input: EnqueueInput, ctx: EnqueueContext, path: string): { row:
 }
 
 /** The queue message for a job due at `runAt`, with the delay the queue should hold it for. */
-export function messageFor(row: Pick<JobRow, "tenantId" | "id" | "runAt">, now: number) {
+export function messageFor(row: MessageRow, now: number) {
   const delaySeconds = Math.min(MAX_QUEUE_DELAY_SECONDS, Math.max(0, Math.ceil((row.runAt - now) / 1000)));
-  return { body: { tenant: row.tenantId, id: row.id } satisfies JobMessage, delaySeconds };
+  const body: JobMessage =
+    row.queue && row.queue !== DEFAULT_LANE
+      ? { tenant: row.tenantId, id: row.id, queue: row.queue }
+      : { tenant: row.tenantId, id: row.id };
+  return { body, delaySeconds };
 }
+
+/** What a job's message is built from; a row without its lane (an older partial select) goes to the default lane. */
+export type MessageRow = Pick<JobRow, "tenantId" | "id" | "runAt"> & { queue?: string | null };
 
 /**
  * Sends messages, at most 100 per sendBatch. A failed send is logged, not thrown: the rows are
@@ -125,7 +146,7 @@ export function messageFor(row: Pick<JobRow, "tenantId" | "id" | "runAt">, now: 
  */
 export async function sendMessages(
   queue: Queue<JobMessage>,
-  rows: Pick<JobRow, "tenantId" | "id" | "runAt">[],
+  rows: MessageRow[],
   now: number,
   log: Logger,
 ): Promise<number> {

@@ -36,7 +36,7 @@ export function createdJob(row: JobRow, parts: JobParts): Job {
     callbackUrl: row.callbackUrl,
     callback: null,
     metadata: parts.metadata,
-    queue: DEFAULT_QUEUE,
+    queue: row.queue ?? DEFAULT_QUEUE,
     batchId: row.batchId,
     parentId: row.parentId,
     waitingFor: row.waitingFor == null ? null : (JSON.parse(row.waitingFor) as Job["waitingFor"]),

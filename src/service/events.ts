@@ -1,7 +1,7 @@
 // POST /v1/events as a use case: store the event, complete the waits it matches and wake their jobs, then send their messages.
 import { MAX_EVENT_WAKES_PER_CALL, type SendEventInput, type SentEvent } from "../contract/events";
 import type { JobMessage } from "../contract/job";
-import { configOf } from "../core/config";
+import { configOf, jobQueueOf } from "../core/config";
 import { PayloadTooLargeError, PayloadValidationError } from "../core/enqueue-errors";
 import { newId } from "../core/ids";
 import type { Logger } from "../core/logger";
@@ -38,7 +38,7 @@ export type EventDeps = {
 export function eventDepsOf(env: Env, parts: Pick<EventDeps, "tenant" | "log"> & Partial<EventDeps>): EventDeps {
   return {
     d1: env.DB,
-    queue: env.JOBS_QUEUE as Queue<JobMessage>,
+    queue: jobQueueOf(env),
     now: Date.now(),
     dataLimitBytes: Math.min(configOf(env).payloadLimitBytes, MAX_STEP_RESULT_BYTES),
     ...parts,

@@ -91,5 +91,6 @@ export function fireContext(
     tenant,
     payloadLimitBytes: configOf(env).payloadLimitBytes,
     allowPrivateTargets: configOf(env).allowPrivateTargets,
+    lanes: configOf(env).lanes,
   };
 }

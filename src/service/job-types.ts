@@ -64,7 +64,7 @@ export function inputSchemaOf(definition: JobDefinition): Record<string, unknown
 
 const entryOf = (definition: JobDefinition, paused: boolean): JobTypeEntry => ({
   type: definition.type,
-  queue: DEFAULT_QUEUE,
+  queue: definition.queue ?? DEFAULT_QUEUE,
   maxAttempts: definition.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
   timeoutSeconds: definition.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS,
   paused,

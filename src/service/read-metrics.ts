@@ -1,4 +1,5 @@
 // Reading a tenant's metrics (state counts, counter rows, the queue's backlog), for the metrics routes and the dashboard.
+import { DEFAULT_LANE, type LaneRouter } from "../core/lanes";
 import type { Db } from "../db/client";
 import { readMinuteRows, readStateCounts } from "../db/metrics";
 import { buildSnapshot, type MetricsSnapshot, type MinuteRow, type QueueBacklog } from "../metrics/snapshot";
@@ -36,22 +37,32 @@ export async function readQueueBacklog(queue: Queue): Promise<QueueBacklog | nul
 
 /**
  * Reads everything the metrics need: state counts (one D1 batch), counter rows for `historyMinutes`
- * (one primary-key range read) and the queue's backlog. The rows come back too, for the dashboard's chart.
+ * (one primary-key range read) and each lane's queue backlog. The rows come back too, for the dashboard's chart.
  */
 export async function collectMetrics(
   db: Db,
   d1: D1Database,
-  queue: Queue,
+  lanes: LaneRouter,
   tenant: string,
   now: number,
   historyMinutes = WINDOW_MINUTES,
 ): Promise<{ snapshot: MetricsSnapshot; minutes: MinuteRow[] }> {
   const fromMinute = minuteOf(now) - Math.max(historyMinutes, WINDOW_MINUTES) + 1;
-  const [states, minutes, backlog] = await Promise.all([
+  const names = lanes.lanes;
+  const [states, minutes, ...backlogs] = await Promise.all([
     readStateCounts(d1, tenant, { now, windowMs: RESCUE_WINDOW_MS, cap: COUNT_CAP }),
     readMinuteRows(db, tenant, fromMinute),
-    readQueueBacklog(queue),
+    ...names.map((name) => readQueueBacklog(lanes.queueOf(name))),
   ]);
-  const snapshot = buildSnapshot({ now, windowMinutes: WINDOW_MINUTES, states, minutes, queue: backlog });
+  const laneBacklogs = names.map((name, i) => ({ name, backlog: (backlogs[i] as QueueBacklog | null) ?? null }));
+  const snapshot = buildSnapshot({
+    now,
+    windowMinutes: WINDOW_MINUTES,
+    states,
+    minutes,
+    // `queue` stays the default lane's backlog, as before lanes.
+    queue: laneBacklogs.find((lane) => lane.name === DEFAULT_LANE)?.backlog ?? null,
+    lanes: laneBacklogs,
+  });
   return { snapshot, minutes };
 }

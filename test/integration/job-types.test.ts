@@ -27,7 +27,8 @@ describe("GET /v1/job-types", () => {
     }
     expect(res.body.data.map((t) => t.type)).toEqual([...res.body.data.map((t) => t.type)].sort());
     for (const entry of res.body.data) {
-      expect(entry.queue).toBe("default");
+      // Each type's lane: test-urgent names `critical` in its definition, every other type runs in `default`.
+      expect(entry.queue, entry.type).toBe(entry.type === "test-urgent" ? "critical" : "default");
       expect(entry.paused).toBe(false);
       expect(entry.inputSchema, entry.type).not.toBeNull();
     }

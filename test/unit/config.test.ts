@@ -11,6 +11,7 @@ describe("config parsed from Env vars", () => {
         RETENTION_DAYS: "2",
         DEAD_RETENTION_DAYS: "15",
         LOG_LEVEL: "warn",
+        LANES: "default, critical,bulk",
       }),
     ).toEqual({
       payloadLimitBytes: 1024,
@@ -18,6 +19,7 @@ describe("config parsed from Env vars", () => {
       outboxGraceMs: 60_000,
       retentionDays: { finished: 2, dead: 15 },
       logLevel: "warn",
+      lanes: ["default", "critical", "bulk"],
     });
   });
 
@@ -29,6 +31,7 @@ describe("config parsed from Env vars", () => {
       outboxGraceMs: 300_000,
       retentionDays: { finished: 7, dead: 30 },
       logLevel: undefined,
+      lanes: ["default"],
     });
   });
 

@@ -42,6 +42,7 @@ const row = (over: Partial<JobRow> = {}): JobRow => ({
   waitingFor: null,
   paused: 0,
   batchId: null,
+  queue: "default",
   ...over,
 });
 const input = (over: Partial<Parameters<typeof triage>[0]> = {}) => ({

@@ -1,7 +1,8 @@
 // /v1/dead: the dead-letter view and bulk replay.
+
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import type { JobMessage } from "../../contract/job";
 import { DeadRetrySchema, JobPageSchema, ListDeadQuery } from "../../contract/schemas";
+import { jobQueueOf } from "../../core/config";
 import { listDead, requeueDeadStatement } from "../../db/jobs";
 import { sendMessages } from "../../service/enqueue";
 import { jobPage, requeueByHand } from "../../service/manage-jobs";
@@ -47,7 +48,7 @@ export function registerDeadRoutes(app: OpenAPIHono<AppEnv>) {
     // Rows first, then their messages (a failed send is re-sent by the tick: requeued rows are watched).
     const now = Date.now();
     const rows = await requeueDeadStatement(c.var.db, tenantOf(c), type, MAX_REPLAY, now);
-    await sendMessages(c.env.JOBS_QUEUE as Queue<JobMessage>, rows, now, c.var.log);
+    await sendMessages(jobQueueOf(c.env), rows, now, c.var.log);
     return c.json({ retried: rows.length }, 200);
   });
 }

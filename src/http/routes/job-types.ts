@@ -1,8 +1,9 @@
 // /v1/job-types: the registered types with their payload's JSON Schema, and pause / resume per tenant.
+
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import type { JobMessage } from "../../contract/job";
 import { JobTypeListSchema, JobTypeParam, JobTypeSchema } from "../../contract/job-types";
+import { jobQueueOf } from "../../core/config";
 import { type JobTypeDeps, listJobTypes, pauseJobType, resumeJobType } from "../../service/job-types";
 import type { AppEnv } from "../app-env";
 import { tenantOf } from "../auth";
@@ -42,7 +43,7 @@ const resumeRoute = createRoute({
 
 const depsOf = (c: Context<AppEnv>): JobTypeDeps => ({
   d1: c.env.DB,
-  queue: c.env.JOBS_QUEUE as Queue<JobMessage>,
+  queue: jobQueueOf(c.env),
   registry: c.var.registry,
   tenant: tenantOf(c),
   log: c.var.log,

@@ -1,8 +1,9 @@
 // /v1/jobs: enqueue (one or a batch), read, list, cancel, retry, delete.
+
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { ApiError, notFound } from "../../contract/errors";
-import { FINISHED_STATUSES, type JobMessage, type JobStatus } from "../../contract/job";
+import { FINISHED_STATUSES, type JobStatus } from "../../contract/job";
 import {
   BatchEnqueueSchema,
   EnqueueSchema,
@@ -12,6 +13,7 @@ import {
   JobSchema,
   ListJobsQuery,
 } from "../../contract/schemas";
+import { jobQueueOf } from "../../core/config";
 import { readSteps } from "../../db/job-steps";
 import { attemptLogOf, deleteFinishedJob, getJob, listJobs, rowToJob } from "../../db/jobs";
 import { cancelJobCascade } from "../../service/cancel-job";
@@ -164,7 +166,7 @@ export function registerJobRoutes(app: OpenAPIHono<AppEnv>) {
 
   app.openapi(cancelRoute, async (c) => {
     const { id } = c.req.valid("param");
-    const queue = c.env.JOBS_QUEUE as Queue<JobMessage>;
+    const queue = jobQueueOf(c.env);
     // Waiting workflows too, with their unfinished children; a cancelled child fails its parent's step.
     const row = await cancelJobCascade({ db: c.var.db, queue, log: c.var.log }, tenantOf(c), id, Date.now());
     if (!row) return conflictOrMissing(c, id, "cancel");

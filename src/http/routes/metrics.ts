@@ -1,5 +1,6 @@
 // GET /v1/metrics (JSON) and GET /metrics (Prometheus text): the tenant's queue health, read cheaply.
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { jobQueueOf } from "../../core/config";
 import { PROMETHEUS_CONTENT_TYPE, renderSnapshot } from "../../metrics/prometheus";
 import { collectMetrics, WINDOW_MINUTES } from "../../service/read-metrics";
 import type { AppEnv } from "../app-env";
@@ -32,6 +33,25 @@ const TypeMetricsSchema = z.object({
 export const MetricsSchema = TypeMetricsSchema.extend({
   windowMinutes: z.number().int(),
   byType: z.record(z.string(), TypeMetricsSchema),
+  byQueue: z
+    .record(
+      z.string(),
+      TypeMetricsSchema.pick({
+        depth: true,
+        oldestAgeSeconds: true,
+        running: true,
+        retrying: true,
+        waiting: true,
+        dead: true,
+        scheduled: true,
+      }).extend({
+        queue: z
+          .object({ backlog: z.number().int(), oldestAgeSeconds: z.number().int() })
+          .nullable()
+          .openapi({ description: "the lane's queue backlog (all tenants), when the runtime reports it" }),
+      }),
+    )
+    .openapi({ description: "the tenant's jobs per lane (every declared lane), with each lane's queue backlog" }),
   queue: z
     .object({ backlog: z.number().int(), oldestAgeSeconds: z.number().int() })
     .nullable()
@@ -60,13 +80,13 @@ const prometheusRoute = createRoute({
 
 export function registerMetricsRoutes(app: OpenAPIHono<AppEnv>) {
   app.openapi(jsonRoute, async (c) => {
-    const { snapshot } = await collectMetrics(c.var.db, c.env.DB, c.env.JOBS_QUEUE, tenantOf(c), Date.now());
+    const { snapshot } = await collectMetrics(c.var.db, c.env.DB, jobQueueOf(c.env), tenantOf(c), Date.now());
     return c.json(snapshot, 200);
   });
 
   app.openapi(prometheusRoute, async (c) => {
     const tenant = tenantOf(c);
-    const { snapshot } = await collectMetrics(c.var.db, c.env.DB, c.env.JOBS_QUEUE, tenant, Date.now());
+    const { snapshot } = await collectMetrics(c.var.db, c.env.DB, jobQueueOf(c.env), tenant, Date.now());
     return c.text(renderSnapshot(snapshot, tenant), 200, { "content-type": PROMETHEUS_CONTENT_TYPE });
   });
 }
