@@ -1,7 +1,8 @@
 // Composes the Worker's handlers from a list of job types, so a test or a user's entry can add its own.
 
+import { configOf } from "./core/config";
 import { createRegistry, type JobDefinition } from "./core/define-job";
-import { isDeadLetterQueue } from "./core/lanes";
+import { checkTypeLanes, isDeadLetterQueue } from "./core/lanes";
 import { registerDashboard } from "./dashboard";
 import { consumeJobs } from "./engine/consumer";
 import { consumeDeadLetters } from "./engine/dlq-consumer";
@@ -17,14 +18,27 @@ export function createWorker(options: { jobs: JobDefinition[]; schedules?: Decla
   checkDeclaredSchedules(options.schedules ?? [], registry);
   const syncDeclared = declaredScheduleSync(options.schedules ?? []);
   const app = createApp(registry);
+  // Each lane list (one per parsed config) is checked against the job types once.
+  const checkedLanes = new WeakSet<readonly string[]>();
+  const checkLanes = (env: Env) => {
+    const { lanes } = configOf(env);
+    if (checkedLanes.has(lanes)) return;
+    checkTypeLanes(registry.values(), lanes);
+    checkedLanes.add(lanes);
+  };
   // Mounted here, not in http/: the dashboard calls the API in process, so it sits above it.
   registerDashboard(app);
   return {
-    fetch: (request, env, ctx) =>
-      metered({ handler: "fetch", method: request.method, path: new URL(request.url).pathname }, env, (meteredEnv) =>
-        Promise.resolve(app.fetch(request, meteredEnv, ctx)),
-      ),
+    fetch: (request, env, ctx) => {
+      checkLanes(env);
+      return metered(
+        { handler: "fetch", method: request.method, path: new URL(request.url).pathname },
+        env,
+        (meteredEnv) => Promise.resolve(app.fetch(request, meteredEnv, ctx)),
+      );
+    },
     queue: (batch, env, _ctx) => {
+      checkLanes(env);
       const counted = meterBatch(batch);
       return metered(
         { handler: "queue", queue: batch.queue },
@@ -37,9 +51,11 @@ export function createWorker(options: { jobs: JobDefinition[]; schedules?: Decla
         counted.usage,
       );
     },
-    scheduled: (controller, env, _ctx) =>
-      metered({ handler: "scheduled" }, env, async (meteredEnv) => {
+    scheduled: (controller, env, _ctx) => {
+      checkLanes(env);
+      return metered({ handler: "scheduled" }, env, async (meteredEnv) => {
         await tick(meteredEnv, controller.scheduledTime, { registry, syncDeclared });
-      }),
+      });
+    },
   } satisfies ExportedHandler<Env>;
 }

@@ -27,7 +27,26 @@ export function parseLanes(value: string | undefined): readonly string[] {
       throw new Error(`LANES: "${name}" is not a lane name (lowercase letters, digits, _ and -; not ending in -dlq)`);
     }
   }
-  return [...new Set([DEFAULT_LANE, ...names])];
+  const lanes = [...new Set([DEFAULT_LANE, ...names])];
+  const bindings = new Map<string, string>();
+  for (const lane of lanes) {
+    const other = bindings.get(laneBinding(lane));
+    if (other) throw new Error(`LANES: "${other}" and "${lane}" would share the binding ${laneBinding(lane)}`);
+    bindings.set(laneBinding(lane), lane);
+  }
+  return lanes;
+}
+
+/**
+ * Throws when a job type names a lane the deployment does not declare: that is the deployment's mistake, so it
+ * fails every invocation loudly (like a missing binding) instead of refusing each client's enqueue with a 400.
+ */
+export function checkTypeLanes(types: Iterable<{ type: string; queue?: string }>, lanes: readonly string[]): void {
+  for (const { type, queue } of types) {
+    if (queue !== undefined && !lanes.includes(queue)) {
+      throw new Error(`job type "${type}" runs in lane "${queue}", which LANES does not declare (${lanes.join(", ")})`);
+    }
+  }
 }
 
 /** The producer binding of a lane: JOBS_QUEUE for `default`, JOBS_QUEUE_<NAME> (uppercase, `-` as `_`) otherwise. */
@@ -56,7 +75,7 @@ export class LaneRouter implements Queue<unknown> {
     private readonly fallback: Queue<unknown>,
   ) {}
 
-  /** The queue of one lane (metrics read its backlog). */
+  /** The queue of one lane; a lane no longer declared (messages from before a LANES change) falls back to default. */
   queueOf(lane: string): Queue<unknown> {
     return this.queues.get(lane) ?? this.fallback;
   }

@@ -13,7 +13,8 @@ const RETURN_ROW = (Object.keys(columns) as JobColumn[]).map((key) => `${col(key
 
 /**
  * ?1 tenant, ?2 id, ?3 type, ?4 payload, ?5 options, ?6 max attempts, ?7 metadata, ?8 callback url, ?9 run at,
- * ?10 status, ?11 watch (1: flag for the outbox index), ?12 now. The latest enqueue's request becomes the job as a
+ * ?10 status, ?11 watch (1: flag for the outbox index), ?12 now, ?13 lane (the window's message already sent stays
+ * in its lane; later sends follow the row). The latest enqueue's request becomes the job as a
  * whole; its id and createdAt stay. Lands only while the job has not started (queued or scheduled, no attempt
  * claimed: a flow deferral or a paused type's hold keeps attempts at 0). Every replace bumps the run token, so a
  * delivery that read the row before it loses its claim (the consumer claims a debounced job before running it).
@@ -21,7 +22,7 @@ const RETURN_ROW = (Object.keys(columns) as JobColumn[]).map((key) => `${col(key
 const REPLACE = `UPDATE ${JOBS} SET ${col("type")} = ?3, ${col("payload")} = ?4, ${col("options")} = ?5,
   ${col("maxAttempts")} = ?6, ${col("metadata")} = ?7, ${col("callbackUrl")} = ?8, ${col("runAt")} = ?9,
   ${col("status")} = ?10, ${col("outbox")} = CASE WHEN ?11 = 1 THEN 1 ELSE ${col("outbox")} END,
-  ${col("runToken")} = ${col("runToken")} + 1, ${col("updatedAt")} = ?12
+  ${col("runToken")} = ${col("runToken")} + 1, ${col("updatedAt")} = ?12, ${col("queue")} = ?13
   WHERE ${col("tenantId")} = ?1 AND ${col("id")} = ?2 AND ${col("status")} IN ('queued', 'scheduled')
   AND ${col("attempts")} = 0
   RETURNING ${RETURN_ROW}`;
@@ -54,6 +55,7 @@ export async function replaceDebouncedJob(d1: D1Database, r: Replacement): Promi
       r.status,
       r.outbox,
       r.now,
+      row.queue,
     )
     .all<JobRow>();
   return result.results[0] ?? null;

@@ -120,7 +120,7 @@ export const requeueByHandStatement = (
 
 /**
  * Requeues up to `limit` of a tenant's dead jobs (of one type, or all), newest first, in one statement
- * that binds no id at all: the ids come from the jobs_dead index inside D1. Answers only what a message needs.
+ * that binds no id at all: the ids come from the jobs_dead_lane index inside D1. Answers only what a message needs.
  */
 export const requeueDeadStatement = (db: Db, tenant: string, type: string | undefined, limit: number, now: number) =>
   db

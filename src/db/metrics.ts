@@ -74,7 +74,7 @@ export async function readStateCounts(
     )
     .bind(tenant, floor, now, cap);
   const results = await d1.batch<CountRow>([
-    byIndex("jobs_dead", "dead"),
+    byIndex("jobs_dead_lane", "dead"),
     byIndex("jobs_retrying", "retrying"),
     byIndex("jobs_scheduled_tenant", "scheduled"),
     byIndex("jobs_waiting_tenant", "waiting"),

@@ -74,7 +74,8 @@ export const jobs = sqliteTable(
     // Only for counts per tenant (metrics); the tick releases due jobs across tenants through jobs_scheduled_due.
     index("jobs_scheduled_tenant").on(t.tenantId, t.id).where(sql`status = 'scheduled'`),
     index("jobs_retrying").on(t.tenantId, t.id).where(sql`status = 'retrying'`),
-    index("jobs_dead").on(t.tenantId, t.type, t.id).where(sql`status = 'dead'`),
+    // The lane rides last, so the metrics' dead count per type and lane reads this index alone (its order is unchanged).
+    index("jobs_dead_lane").on(t.tenantId, t.type, t.id, t.queue).where(sql`status = 'dead'`),
     // Parked workflow jobs: the tick wakes the due ones across tenants; metrics count a tenant's own.
     index("jobs_waiting_due").on(t.runAt).where(sql`status = 'waiting'`),
     index("jobs_waiting_tenant").on(t.tenantId, t.id).where(sql`status = 'waiting'`),

@@ -15,9 +15,11 @@ function isJobMessage(body: unknown): body is JobMessage {
 export function readDeliveries(messages: readonly Message<unknown>[], log: Logger): Delivery[] {
   const deliveries: Delivery[] = [];
   for (const message of messages) {
-    if (isJobMessage(message.body))
-      deliveries.push({ message, job: { tenant: message.body.tenant, id: message.body.id } });
-    else {
+    if (isJobMessage(message.body)) {
+      // The lane travels with every re-send of this delivery (retry, deferral, wait): it must not be dropped here.
+      const { tenant, id, queue } = message.body;
+      deliveries.push({ message, job: typeof queue === "string" ? { tenant, id, queue } : { tenant, id } });
+    } else {
       log.error("malformed queue message acked", { messageId: message.id });
       message.ack();
     }

@@ -3,10 +3,13 @@
 import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { z } from "zod";
 import type { Job, JobMessage } from "../../src/contract/job";
-import { createRegistry } from "../../src/core/define-job";
+import { createRegistry, defineJob } from "../../src/core/define-job";
 import { loadJobRows } from "../../src/db/consumer-statements";
+import { consumeJobs } from "../../src/engine/consumer";
 import { tick } from "../../src/scheduler/tick";
+import { createWorker } from "../../src/worker";
 import { call, enqueue, newTenant, waitForStatus } from "../fixtures/api";
 import { defaultJobs } from "../fixtures/default-jobs";
 import { answeringBatch, capturingQueue, type Sent } from "../fixtures/engine-doubles";
@@ -151,6 +154,51 @@ describe("lanes: re-sends stay in their lane", () => {
     expect(answers.get("m1")?.kind).toBe("ack");
     expect(idsOf(critical.sent)).toEqual([id]);
     expect(main.sent).toEqual([]);
+  });
+});
+
+describe("lanes: the consumer's re-sends", () => {
+  it("a critical job that fails is retried through the critical queue, not the default one", async () => {
+    const { key, tenant } = await newTenant("lanes");
+    const parked = capturingQueue();
+    const res = await fetchWith({ JOBS_QUEUE_CRITICAL: parked.queue }, key, "/v1/jobs", {
+      type: "test-flaky",
+      payload: { failTimes: 1 },
+      queue: "critical",
+    });
+    const id = res.body.id as string;
+    const main = capturingQueue();
+    const critical = capturingQueue();
+    const { batch } = answeringBatch("jobs-critical", [{ id: "m1", body: parked.sent[0]?.body }]);
+    await consumeJobs(batch, { ...env, JOBS_QUEUE: main.queue, JOBS_QUEUE_CRITICAL: critical.queue }, registry);
+    const [row] = await loadJobRows(env.DB, [{ tenant, id }]);
+    expect(row?.status).toBe("retrying");
+    expect(idsOf(critical.sent)).toEqual([id]);
+    expect(critical.sent[0]?.body).toMatchObject({ queue: "critical" });
+    expect(main.sent).toEqual([]);
+  });
+
+  it("a debounced enqueue that replaces the window's job moves it to the lane it names", async () => {
+    const { key, tenant } = await newTenant("lanes");
+    const debounce = { key: "doc-1", seconds: 30 };
+    const first = await enqueue(key, { type: "test-echo", payload: { value: 1 }, debounce });
+    expect(first.queue).toBe("default");
+    const again = await call<Job>("POST", "/v1/jobs", {
+      token: key,
+      body: { type: "test-echo", payload: { value: 2 }, debounce, queue: "critical" },
+    });
+    expect(again.status).toBe(200);
+    expect(again.body.id).toBe(first.id);
+    const [row] = await loadJobRows(env.DB, [{ tenant, id: first.id }]);
+    expect(row?.queue).toBe("critical");
+  });
+
+  it("a job type naming a lane the deployment lacks fails every invocation loudly, naming the type", async () => {
+    const stray = defineJob({ type: "test-stray", input: z.object({}), queue: "bulk", run: () => null });
+    const misconfigured = createWorker({ jobs: [...defaultJobs, stray] });
+    expect(() => misconfigured.fetch(new Request("http://x/healthz"), env, createExecutionContext())).toThrow(
+      /job type "test-stray" runs in lane "bulk", which LANES does not declare/,
+    );
   });
 });
 

@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { isDeadLetterQueue, isLaneName, LaneRouter, laneBinding, laneRouterOf, parseLanes } from "../../src/core/lanes";
+import {
+  checkTypeLanes,
+  isDeadLetterQueue,
+  isLaneName,
+  LaneRouter,
+  laneBinding,
+  laneRouterOf,
+  parseLanes,
+} from "../../src/core/lanes";
 import { messageFor } from "../../src/service/enqueue";
 
 type Sent = { body: unknown; delaySeconds?: number };
@@ -85,5 +93,19 @@ describe("LaneRouter", () => {
     expect(critical.batches).toEqual([2, 1]);
     expect(router.lanes).toEqual(["default", "critical"]);
     expect(await router.queueOf("critical").metrics()).toMatchObject({ backlogCount: 3 });
+  });
+});
+
+describe("lanes and job types", () => {
+  it("refuses two lanes that would share one binding", () => {
+    expect(() => parseLanes("bulk-exports,bulk_exports")).toThrow(/share the binding JOBS_QUEUE_BULK_EXPORTS/);
+  });
+
+  it("accepts job types in declared lanes and names the first type whose lane is not declared", () => {
+    const lanes = parseLanes("critical");
+    expect(() => checkTypeLanes([{ type: "a" }, { type: "b", queue: "critical" }], lanes)).not.toThrow();
+    expect(() => checkTypeLanes([{ type: "a" }, { type: "c", queue: "bulk" }], lanes)).toThrow(
+      'job type "c" runs in lane "bulk", which LANES does not declare (default, critical)',
+    );
   });
 });
