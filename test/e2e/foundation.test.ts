@@ -61,25 +61,6 @@ describe("foundation over a real wrangler dev", () => {
     expect(orderApi.received.filter((r) => r.path === "/sync-order-side-effects")).toHaveLength(2);
   });
 
-  it("runs a job in the critical lane through its own queue, and refuses a lane the deployment lacks", async () => {
-    const res = await dev.call<Job & { queue: string }>("POST", "/v1/jobs", {
-      token: key,
-      body: { type: "send-order-confirmation", payload: { orderId: "o-102" }, queue: "critical" },
-    });
-    expect(res.status).toBe(202);
-    expect(res.body.queue).toBe("critical");
-    const done = await waitForJob<Job & { queue: string }>(dev, key, res.body.id, ["succeeded", "dead"]);
-    expect(done).toMatchObject({ status: "succeeded", queue: "critical" });
-    const unknown = await dev.call<{ error: { issues: { path: string }[] } }>("POST", "/v1/jobs", {
-      token: key,
-      body: { type: "send-order-confirmation", payload: { orderId: "o-103" }, queue: "bulk" },
-    });
-    expect(unknown.status).toBe(400);
-    expect(unknown.body.error.issues.map((i) => i.path)).toEqual(["queue"]);
-    const metrics = await dev.call<{ byQueue: Record<string, unknown> }>("GET", "/v1/metrics", { token: key });
-    expect(Object.keys(metrics.body.byQueue)).toEqual(["critical", "default"]);
-  });
-
   it("refuses bad input with the contract's errors and keeps the API answering", async () => {
     const unknown = await dev.call<{ error: { code: string } }>("POST", "/v1/jobs", {
       token: key,
@@ -106,5 +87,23 @@ describe("foundation over a real wrangler dev", () => {
     const docs = await fetch(`${dev.url}/docs`);
     expect(await docs.text()).toContain("/v1/jobs/{id}/cancel");
     await dev.tick();
+  });
+  it("runs a job in the critical lane through its own queue, and refuses a lane the deployment lacks", async () => {
+    const res = await dev.call<Job & { queue: string }>("POST", "/v1/jobs", {
+      token: key,
+      body: { type: "send-order-confirmation", payload: { orderId: "o-102" }, queue: "critical" },
+    });
+    expect(res.status).toBe(202);
+    expect(res.body.queue).toBe("critical");
+    const done = await waitForJob<Job & { queue: string }>(dev, key, res.body.id, ["succeeded", "dead"]);
+    expect(done).toMatchObject({ status: "succeeded", queue: "critical" });
+    const unknown = await dev.call<{ error: { issues: { path: string }[] } }>("POST", "/v1/jobs", {
+      token: key,
+      body: { type: "send-order-confirmation", payload: { orderId: "o-103" }, queue: "bulk" },
+    });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.error.issues.map((i) => i.path)).toEqual(["queue"]);
+    const metrics = await dev.call<{ byQueue: Record<string, unknown> }>("GET", "/v1/metrics", { token: key });
+    expect(Object.keys(metrics.body.byQueue)).toEqual(["critical", "default"]);
   });
 });
