@@ -9,6 +9,7 @@ import { finisherJobId } from "../../src/db/batch-statements";
 import { newTenant } from "../fixtures/api";
 import { capturingQueue, type Sent } from "../fixtures/engine-doubles";
 import worker from "../fixtures/worker";
+import { workerRequest } from "../fixtures/worker-request";
 
 type BatchWithJobs = Batch & { jobs: Job[] };
 type ErrorBody = { error: { code: string; message: string; issues?: { path: string; message: string }[] } };
@@ -17,18 +18,7 @@ type ErrorBody = { error: { code: string; message: string; issues?: { path: stri
 function api(key: string, options: { strict?: boolean } = {}) {
   const { queue, sent } = capturingQueue();
   const testEnv = { ...env, JOBS_QUEUE: queue, ...(options.strict ? { ALLOW_PRIVATE_TARGETS: "false" } : {}) };
-  async function request<T>(method: string, path: string, body?: unknown) {
-    const res = await worker.fetch(
-      new Request(`http://edge-jobs.test${path}`, {
-        method,
-        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      }),
-      testEnv,
-      createExecutionContext(),
-    );
-    return { status: res.status, body: (await res.json()) as T };
-  }
+  const request = workerRequest(testEnv, key);
   return { request, sent, sentQueue: queue };
 }
 

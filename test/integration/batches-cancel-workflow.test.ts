@@ -1,7 +1,3 @@
-// A batch cancel cascades into workflow jobs like POST /v1/jobs/:id/cancel: a parked (waiting) job is cancelled, its
-// unstarted children with it, its open waits closed, and a parent whose child it is gets its invoke step failed and
-// wakes; a 5,000-job batch does it within the Free plan's 50 D1 queries.
-import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Batch } from "../../src/contract/batches";
@@ -14,7 +10,7 @@ import { defaultJobs } from "../fixtures/default-jobs";
 import { answeringBatch, capturingQueue, type Sent } from "../fixtures/engine-doubles";
 import { seedJobs } from "../fixtures/seed";
 import { testJobs } from "../fixtures/test-jobs";
-import worker from "../fixtures/worker";
+import { workerRequest } from "../fixtures/worker-request";
 import { workflowEffects, workflowTestJobs } from "../fixtures/workflow-jobs";
 
 const registry = createRegistry([...defaultJobs, ...testJobs, ...workflowTestJobs]);
@@ -25,18 +21,7 @@ function api(key: string, extra: Partial<Env> = {}) {
   const { queue, sent } = capturingQueue();
   const { d1, usage } = meterD1(env.DB);
   const testEnv = { ...env, DB: d1, JOBS_QUEUE: queue, ...extra };
-  async function request<T>(method: string, path: string, body?: unknown) {
-    const res = await worker.fetch(
-      new Request(`http://edge-jobs.test${path}`, {
-        method,
-        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      }),
-      testEnv,
-      createExecutionContext(),
-    );
-    return { status: res.status, body: (await res.json()) as T };
-  }
+  const request = workerRequest(testEnv, key);
   return { request, sent, usage };
 }
 

@@ -3,26 +3,11 @@ import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Batch } from "../../src/contract/batches";
 import { call, newTenant } from "../fixtures/api";
+import { dashboardCookie, dashboardPage } from "../fixtures/dashboard-session";
 
 const origin = "http://edge-jobs.test";
 
-async function signIn(key: string) {
-  const login = await exports.default.fetch(
-    new Request(`${origin}/dashboard/login`, {
-      method: "POST",
-      headers: { origin, "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({ key }),
-      redirect: "manual",
-    }),
-  );
-  expect(login.status).toBe(303);
-  return (login.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
-}
-
-const get = async (cookie: string, path: string) => {
-  const res = await exports.default.fetch(new Request(`${origin}${path}`, { headers: { cookie } }));
-  return { status: res.status, html: await res.text() };
-};
+const get = dashboardPage;
 
 const post = (cookie: string, path: string, form: Record<string, string>) =>
   exports.default.fetch(
@@ -55,7 +40,7 @@ describe("dashboard: batches", () => {
       .bind(tenant, tenant, id)
       .run();
     await call("POST", `/v1/batches/${id}/close`, { token: key });
-    const cookie = await signIn(key);
+    const cookie = await dashboardCookie(key);
 
     const list = await get(cookie, "/dashboard/batches");
     expect(list.status).toBe(200);
@@ -81,7 +66,7 @@ describe("dashboard: batches", () => {
       cancelled: 1,
     });
     // Another tenant's batch is not found here.
-    const other = await signIn((await newTenant("dash-bat-other")).key);
+    const other = await dashboardCookie((await newTenant("dash-bat-other")).key);
     expect((await get(other, `/dashboard/batches/${id}`)).status).toBe(404);
   });
 });

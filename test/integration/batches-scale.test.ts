@@ -1,5 +1,3 @@
-// A 5,000-job batch through the real consumer (50 adds of 100), exact counts and one finish; D1 rows per batched job, measured.
-import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Batch } from "../../src/contract/batches";
@@ -11,24 +9,9 @@ import { newTenant } from "../fixtures/api";
 import { defaultJobs } from "../fixtures/default-jobs";
 import { answeringBatch, capturingQueue, type Sent } from "../fixtures/engine-doubles";
 import { countedRuns, testJobs } from "../fixtures/test-jobs";
-import worker from "../fixtures/worker";
+import { workerRequest } from "../fixtures/worker-request";
 
 const registry = createRegistry([...defaultJobs, ...testJobs]);
-
-function apiOn(testEnv: Env, key: string) {
-  return async <T>(method: string, path: string, body?: unknown) => {
-    const res = await worker.fetch(
-      new Request(`http://edge-jobs.test${path}`, {
-        method,
-        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      }),
-      testEnv,
-      createExecutionContext(),
-    );
-    return { status: res.status, body: (await res.json()) as T };
-  };
-}
 
 /** Delivers the messages to the consumer 100 at a time (a queue batch), as the queue would, until none is left. */
 async function consumeAll(sent: Sent[], testEnv: Env) {
@@ -56,7 +39,7 @@ describe("batches at scale", () => {
     const { d1, usage } = meterD1(env.DB);
     const { queue, sent } = capturingQueue();
     const testEnv = { ...env, DB: d1, JOBS_QUEUE: queue };
-    const api = apiOn(testEnv, key);
+    const api = workerRequest(testEnv, key);
 
     const created = await api<Batch & { id: string }>("POST", "/v1/batches", {
       jobs: echo(100, 0, 1000),

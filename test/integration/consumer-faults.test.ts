@@ -5,7 +5,7 @@ import { createRegistry } from "../../src/core/define-job";
 import { consumeJobs } from "../../src/engine/consumer";
 import { call, enqueue, newTenant, waitForStatus } from "../fixtures/api";
 import { defaultJobs } from "../fixtures/default-jobs";
-import { capturingQueue, failingStage } from "../fixtures/engine-doubles";
+import { capturingQueue, failingQueue, failingStage } from "../fixtures/engine-doubles";
 import { testJobs } from "../fixtures/test-jobs";
 import worker from "../fixtures/worker";
 
@@ -15,16 +15,6 @@ const batchOf = (queue: string, bodies: unknown[], attempts = 1) =>
     queue,
     bodies.map((body, i) => ({ id: `msg-${i}`, timestamp: Date.now(), attempts, body })),
   );
-
-/** A queue binding whose sends fail, as when the Queues service is unavailable. */
-const failingQueue = {
-  send: async () => {
-    throw new Error("queue unavailable");
-  },
-  sendBatch: async () => {
-    throw new Error("queue unavailable");
-  },
-} as unknown as Queue;
 
 describe("the consumer under faults", () => {
   it("acks a redelivered message for a finished job without running it again", async () => {

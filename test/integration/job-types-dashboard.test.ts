@@ -1,28 +1,11 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { call, newTenant } from "../fixtures/api";
+import { dashboardCookie, dashboardPage } from "../fixtures/dashboard-session";
 
 const origin = "http://edge-jobs.test";
 
-/** Signs in to the dashboard with a tenant key; answers the session cookie and the job-types page's CSRF token. */
-async function signIn(key: string) {
-  const login = await exports.default.fetch(
-    new Request(`${origin}/dashboard/login`, {
-      method: "POST",
-      headers: { origin, "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({ key }),
-      redirect: "manual",
-    }),
-  );
-  expect(login.status).toBe(303);
-  const cookie = (login.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
-  return { cookie };
-}
-
-const page = async (cookie: string) => {
-  const res = await exports.default.fetch(new Request(`${origin}/dashboard/job-types`, { headers: { cookie } }));
-  return { status: res.status, html: await res.text() };
-};
+const page = (cookie: string) => dashboardPage(cookie, "/dashboard/job-types");
 
 const post = (cookie: string, path: string, form: Record<string, string>, from = origin) =>
   exports.default.fetch(
@@ -51,7 +34,7 @@ const pausedTypes = async (tenant: string) =>
 describe("dashboard: job types page", () => {
   it("lists the types with their state, and Pause / Resume act through the API for the signed-in tenant", async () => {
     const { key, tenant } = await newTenant("dash-types");
-    const { cookie } = await signIn(key);
+    const cookie = await dashboardCookie(key);
     const first = await page(cookie);
     expect(first.status).toBe(200);
     expect(first.html).toContain("<code>test-echo</code>");
@@ -75,7 +58,7 @@ describe("dashboard: job types page", () => {
 
   it("refuses a stale token, another site's form and no session, writing nothing; an unknown type is a notice", async () => {
     const { key, tenant } = await newTenant("dash-refuse");
-    const { cookie } = await signIn(key);
+    const cookie = await dashboardCookie(key);
     const csrf = /name="_csrf" value="([^"]+)"/.exec((await page(cookie)).html)?.[1] ?? "";
     expect((await post(cookie, "/dashboard/job-types/test-echo/pause", { _csrf: "stale" })).status).toBe(403);
     expect(

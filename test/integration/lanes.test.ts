@@ -11,8 +11,9 @@ import { consumeJobs } from "../../src/engine/consumer";
 import { tick } from "../../src/scheduler/tick";
 import { createWorker } from "../../src/worker";
 import { call, enqueue, newTenant, waitForStatus } from "../fixtures/api";
+import { dashboardCookie, dashboardPage } from "../fixtures/dashboard-session";
 import { defaultJobs } from "../fixtures/default-jobs";
-import { answeringBatch, capturingQueue, type Sent } from "../fixtures/engine-doubles";
+import { answeringBatch, capturingQueue, failingQueue, type Sent } from "../fixtures/engine-doubles";
 import { testJobs } from "../fixtures/test-jobs";
 import worker from "../fixtures/worker";
 
@@ -37,16 +38,6 @@ async function fetchWith(
 }
 
 const idsOf = (sent: Sent[]) => sent.map((m) => (m.body as JobMessage).id);
-
-/** A queue whose every send fails, as a Queues outage would. */
-const failingQueue = {
-  send: async () => {
-    throw new Error("queue down");
-  },
-  sendBatch: async () => {
-    throw new Error("queue down");
-  },
-} as unknown as Queue;
 
 describe("lanes: enqueue", () => {
   it("runs a job in the lane its enqueue names, through that lane's own queue", async () => {
@@ -227,6 +218,21 @@ describe("lanes: views", () => {
     expect(res.body.byQueue.default).toMatchObject({ scheduled: 1, depth: 0 });
     const text = await call<string>("GET", "/metrics", { token: key });
     expect(text.body).toContain(`edge_jobs_lane_depth{tenant="${tenant}",queue="critical"} 0`);
+  });
+
+  it("the dashboard's overview lists each lane with its counts", async () => {
+    const { key } = await newTenant("lanes");
+    await enqueue(key, { type: "test-echo", payload: {}, delaySeconds: 600, queue: "critical" });
+    const overview = await dashboardPage(await dashboardCookie(key), "/dashboard");
+    expect(overview.status).toBe(200);
+    const lanes = overview.html.slice(overview.html.indexOf('data-testid="lanes"'));
+    const rowOf = (lane: string) =>
+      /<tr>(.*?)<\/tr>/s.exec(lanes.slice(lanes.indexOf(`<td>${lane}</td>`) - 4))?.[1] ?? "";
+    const cells = (lane: string) => [...rowOf(lane).matchAll(/<td>(.*?)<\/td>/g)].map((m) => m[1]);
+    // Lane, queued, oldest, running, retrying, waiting, scheduled, dead, backlog.
+    expect(cells("critical").slice(0, 2)).toEqual(["critical", "0"]);
+    expect(cells("critical")[6]).toBe("1");
+    expect(cells("default")[6]).toBe("0");
   });
 });
 

@@ -44,6 +44,41 @@ export function OverviewPage(props: {
         <h2>Throughput, last {props.series.length} minutes</h2>
         <ThroughputChart series={props.series} />
       </section>
+      <section class="panel" data-testid="lanes">
+        <h2>By lane</h2>
+        <div class="scroll">
+          <table>
+            <thead>
+              <tr>
+                <th>Lane</th>
+                <th>Queued</th>
+                <th>Oldest waiting</th>
+                <th>Running</th>
+                <th>Retrying</th>
+                <th>Waiting</th>
+                <th>Scheduled</th>
+                <th>Dead</th>
+                <th>Queue backlog (all tenants)</th>
+              </tr>
+            </thead>
+            <tbody>
+              {Object.entries(m.byQueue).map(([lane, q]) => (
+                <tr>
+                  <td>{lane}</td>
+                  <td>{q.depth}</td>
+                  <td>{duration(q.oldestAgeSeconds)}</td>
+                  <td>{q.running}</td>
+                  <td>{q.retrying}</td>
+                  <td>{q.waiting}</td>
+                  <td>{q.scheduled}</td>
+                  <td>{q.dead}</td>
+                  <td>{q.queue ? q.queue.backlog : "—"}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      </section>
       <section class="panel">
         <h2>By job type</h2>
         {types.length === 0 ? (
