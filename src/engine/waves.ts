@@ -361,7 +361,8 @@ async function commitWave(settling: Finished[], claims: Run[], deps: WaveDeps): 
       if (settlement.after.kind === "park") {
         const { park, wakeBySend } = settlement.after;
         for (const child of park.children) toSend.push(child);
-        if (wakeBySend) toSend.push({ tenantId: run.row.tenantId, id: run.row.id, runAt: park.runAt, queue: run.row.queue });
+        if (wakeBySend)
+          toSend.push({ tenantId: run.row.tenantId, id: run.row.id, runAt: park.runAt, queue: run.row.queue });
       }
     }
     if (settlement.finished) callbacks.push({ row: run.row, status: settlement.finished });
