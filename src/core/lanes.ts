@@ -1,7 +1,6 @@
 // Lanes (issue #16): named queues declared by the deployment, each its own Cloudflare Queue with its own consumer,
 // so a backlog in one lane never delays another. A job's lane is stored on its row (jobs.queue) and carried in
 // its queue message, so every re-send (retry, deferral, wake, rescue) lands in the lane the job was enqueued to.
-import type { JobMessage } from "../contract/job";
 import { DEFAULT_QUEUE } from "../contract/schemas";
 
 export const DEFAULT_LANE = DEFAULT_QUEUE;
@@ -57,11 +56,6 @@ export function laneBinding(lane: string): string {
 /** A delivered batch comes from a dead-letter queue when its queue's name ends in `-dlq` (jobs-dlq, jobs-critical-dlq). */
 export function isDeadLetterQueue(queueName: string): boolean {
   return queueName.endsWith(DLQ_SUFFIX);
-}
-
-/** The lane a message names; messages of the default lane carry none (the hot path's bytes stay as they were). */
-export function laneOf(message: JobMessage): string {
-  return message.queue ?? DEFAULT_LANE;
 }
 
 /**
