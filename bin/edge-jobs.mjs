@@ -3,8 +3,9 @@
 // API key with a curl line, and fires the cron tick every minute (Miniflare never fires crons by itself).
 import { spawn, spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
+import { writeShardConfig } from "./shard-config.mjs";
 
 const USAGE = `usage: edge-jobs dev [options] [-- wrangler dev arguments]
   --port <n>          port of wrangler dev (default $PORT or 8787)
@@ -12,7 +13,8 @@ const USAGE = `usage: edge-jobs dev [options] [-- wrangler dev arguments]
   --try <json>        the enqueue body the printed curl line sends (default: package.json "edgeJobs.try")
   --persist-to <dir>  local state folder, for the migrations and wrangler dev alike
   --database <name>   D1 binding to migrate (default DB)
-  --config <file>     wrangler config (default wrangler's own lookup)`;
+  --config <file>     wrangler config (default wrangler's own lookup)
+  --shards <n>        store jobs in n local D1 databases (default $EDGE_JOBS_SHARDS or 1): DB, JOBS_DB_1, …`;
 
 function say(line) {
   console.log(`\x1b[36m[edge-jobs]\x1b[0m ${line}`);
@@ -36,6 +38,7 @@ const { values: options, positionals: passThrough } = parseArgs({
     "persist-to": { type: "string" },
     database: { type: "string", default: "DB" },
     config: { type: "string" },
+    shards: { type: "string" },
     help: { type: "boolean", short: "h" },
   },
 });
@@ -54,10 +57,25 @@ const BASE = `http://127.0.0.1:${PORT}`;
 const KEY_FILE = join(".dev", "api-key");
 const wrangler = join("node_modules", ".bin", "wrangler");
 if (!existsSync(wrangler)) fail("wrangler is not installed here: run `npm install` (wrangler is a peer dependency)");
-const shared = [
-  ...(options.config ? ["--config", options.config] : []),
-  ...(options["persist-to"] ? ["--persist-to", options["persist-to"]] : []),
-];
+const shardsOption = options.shards ?? process.env.EDGE_JOBS_SHARDS ?? "1";
+const SHARDS = Number(shardsOption);
+if (!Number.isInteger(SHARDS) || SHARDS < 1)
+  fail(`--shards / EDGE_JOBS_SHARDS must be a number >= 1, not "${shardsOption}"`);
+let config = options.config;
+let persistTo = options["persist-to"];
+let databases = [options.database];
+if (SHARDS > 1) {
+  // The sharded copy of the config lives in .wrangler/shards/; wrangler would keep state and look for .dev.vars
+  // beside it, so state stays in the usual .wrangler/state and .dev.vars is copied beside it (below).
+  const source = config ?? "wrangler.toml";
+  if (!existsSync(source)) fail(`--shards needs a wrangler.toml (or --config <file.toml>): ${source} does not exist`);
+  const generated = writeShardConfig({ config: source, shards: SHARDS, outDir: join(".wrangler", "shards") });
+  config = generated.path;
+  persistTo ??= join(".wrangler", "state");
+  databases = generated.bindings;
+  say(`${SHARDS} local shards (${databases.join(", ")}): config ${config}`);
+}
+const shared = [...(config ? ["--config", config] : []), ...(persistTo ? ["--persist-to", persistTo] : [])];
 
 if (!existsSync(".dev.vars")) {
   if (!existsSync(".dev.vars.example")) fail("no .dev.vars and no .dev.vars.example to copy it from");
@@ -71,13 +89,17 @@ const devVars = Object.fromEntries(
     .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1).trim()]),
 );
 if (!devVars.ADMIN_TOKEN) fail(".dev.vars sets no ADMIN_TOKEN: the dev API key is made with it");
+// wrangler reads the .dev.vars beside its config (--env-file did not reach the Worker's secrets in wrangler 4.164).
+if (SHARDS > 1) copyFileSync(".dev.vars", join(dirname(config), ".dev.vars"));
 
-say("applying D1 migrations to the local database");
-const migrate = spawnSync(wrangler, ["d1", "migrations", "apply", options.database, "--local", ...shared], {
-  stdio: "inherit",
-  env: { ...process.env, CI: "true" },
-});
-if (migrate.status !== 0) process.exit(migrate.status ?? 1);
+say(`applying D1 migrations to the local database${databases.length > 1 ? "s" : ""}`);
+for (const database of databases) {
+  const migrate = spawnSync(wrangler, ["d1", "migrations", "apply", database, "--local", ...shared], {
+    stdio: "inherit",
+    env: { ...process.env, CI: "true" },
+  });
+  if (migrate.status !== 0) process.exit(migrate.status ?? 1);
+}
 
 // Local runs enforce Cloudflare's production limits: a break throws and logs "platform limit broken".
 const limits = process.env.ENFORCE_PLATFORM_LIMITS ?? "standard";

@@ -5,6 +5,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { promisify } from "node:util";
+import { writeShardConfig } from "../../bin/shard-config.mjs";
 
 const run = promisify(execFile);
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -26,6 +27,13 @@ export type DevServer = {
   port: number;
   /** wrangler dev's DevTools inspector port (bench/ takes V8 CPU profiles through it). */
   inspectorPort: number;
+  /** The D1 bindings that store jobs (JOBS_DBS): ["DB"] unless started with `shards`. */
+  shards: string[];
+  /**
+   * Runs SQL on one D1 binding's local database (wrangler d1 execute) and answers the rows of its statements, in
+   * order (one wrangler start is ~4 s: put several `;`-separated statements in one call; D1 refuses long UNIONs).
+   */
+  d1<T = Record<string, unknown>>(binding: string, sql: string): Promise<T[]>;
 };
 
 export type CallOptions = { token?: string; body?: unknown; headers?: Record<string, string> };
@@ -53,6 +61,8 @@ export type DevOptions = {
   env?: Record<string, string>;
   /** Reuse this state folder and port (a restart); the caller owns the folder and it is kept on stop. */
   restart?: { persistTo: string; port: number };
+  /** Store jobs in this many local D1 databases (DB, JOBS_DB_1, …), as `EDGE_JOBS_SHARDS=n npm run dev` does. */
+  shards?: number;
 };
 
 /**
@@ -79,12 +89,25 @@ export async function startDev(options: DevOptions = {}): Promise<DevServer> {
   const inspectorPort = await freePort();
   const adminToken = `e2e-admin-${port}`;
   const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", NO_COLOR: "1", ...options.env };
-  for (const { binding, config } of options.migrate ?? [{ binding: "DB", config: "wrangler.toml" }]) {
-    await run(WRANGLER, ["d1", "migrations", "apply", binding, "--local", "--persist-to", persistTo, "-c", config], {
+  const [primaryConfig = "wrangler.toml", ...others] = options.config ?? [];
+  // With shards the first Worker runs from a generated copy of its config with the extra D1 bindings and JOBS_DBS.
+  const sharded =
+    (options.shards ?? 1) > 1
+      ? writeShardConfig({
+          config: resolve(ROOT, primaryConfig),
+          shards: options.shards ?? 1,
+          outDir: join(persistTo, "shards"),
+        })
+      : undefined;
+  const primary = sharded?.path ?? primaryConfig;
+  const defaultMigrations = (sharded?.bindings ?? ["DB"]).map((binding) => ({ binding, config: primary }));
+  const migrate = ({ binding, config }: { binding: string; config: string }) =>
+    run(WRANGLER, ["d1", "migrations", "apply", binding, "--local", "--persist-to", persistTo, "-c", config], {
       cwd: ROOT,
       env,
     });
-  }
+  // One after another: side by side, two wranglers met SQLITE_BUSY on Miniflare's shared state.
+  for (const database of options.migrate ?? defaultMigrations) await migrate(database);
   // The limits harness (src/limits): the Worker throws and logs on any production limit break; stop() fails on one.
   const vars = {
     ADMIN_TOKEN: adminToken,
@@ -92,7 +115,6 @@ export async function startDev(options: DevOptions = {}): Promise<DevServer> {
     ENFORCE_PLATFORM_LIMITS: "standard",
     ...options.vars,
   };
-  const [primary = "wrangler.toml", ...others] = options.config ?? [];
   const configs = [primary, ...others.map((config) => withDevVars(config, vars, persistTo))].flatMap((c) => ["-c", c]);
   const args = [
     "dev",
@@ -196,6 +218,17 @@ export async function startDev(options: DevOptions = {}): Promise<DevServer> {
     persistTo,
     port,
     inspectorPort,
+    shards: sharded?.bindings ?? ["DB"],
+    async d1<T>(binding: string, sql: string): Promise<T[]> {
+      const args = ["d1", "execute", binding, "--local", "--persist-to", persistTo, "-c", primary, "--json"];
+      const { stdout } = await run(WRANGLER, [...args, "--command", sql], { cwd: ROOT, env }).catch(
+        (err: { stdout?: string; stderr?: string }) => {
+          // wrangler prints the SQL error as JSON on stdout.
+          throw new Error(`wrangler d1 execute ${binding} failed: ${err.stdout ?? ""}${err.stderr ?? ""}`);
+        },
+      );
+      return (JSON.parse(stdout) as { results: T[] }[]).flatMap((statement) => statement.results);
+    },
   };
 }
 
