@@ -57,7 +57,7 @@ const BASE = `http://127.0.0.1:${PORT}`;
 const KEY_FILE = join(".dev", "api-key");
 const wrangler = join("node_modules", ".bin", "wrangler");
 if (!existsSync(wrangler)) fail("wrangler is not installed here: run `npm install` (wrangler is a peer dependency)");
-const shardsOption = options.shards ?? process.env.EDGE_JOBS_SHARDS ?? "1";
+const shardsOption = options.shards ?? (process.env.EDGE_JOBS_SHARDS || "1");
 const SHARDS = Number(shardsOption);
 if (!Number.isInteger(SHARDS) || SHARDS < 1)
   fail(`--shards / EDGE_JOBS_SHARDS must be a number >= 1, not "${shardsOption}"`);
