@@ -16,6 +16,8 @@ export default defineConfig({
             main: "./test/fixtures/worker.ts",
             wrangler: { configPath: "./wrangler.toml" },
             miniflare: {
+              // Two more local databases, for the shard tests (test/integration/shards.test.ts lists them in JOBS_DBS).
+              d1Databases: ["JOBS_DB_1", "JOBS_DB_2"],
               bindings: {
                 ADMIN_TOKEN: "test-admin-token",
                 ALLOW_PRIVATE_TARGETS: "true",

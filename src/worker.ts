@@ -6,12 +6,13 @@ import { checkTypeLanes, isDeadLetterQueue } from "./core/lanes";
 import { registerDashboard } from "./dashboard";
 import { consumeJobs } from "./engine/consumer";
 import { consumeDeadLetters } from "./engine/dlq-consumer";
+import { consumeShards } from "./engine/shard-consumer";
 import { createApp } from "./http/app";
 import { metered } from "./metering/invocation";
 import { meterBatch } from "./metering/queue";
 import { declaredScheduleSync } from "./scheduler/declared-schedules";
 import { checkDeclaredSchedules, type DeclaredSchedule } from "./scheduler/define-schedule";
-import { tick } from "./scheduler/tick";
+import { tick, tickShards } from "./scheduler/tick";
 
 export function createWorker(options: { jobs: JobDefinition[]; schedules?: DeclaredSchedule[] }) {
   const registry = createRegistry(options.jobs);
@@ -43,18 +44,24 @@ export function createWorker(options: { jobs: JobDefinition[]; schedules?: Decla
       return metered(
         { handler: "queue", queue: batch.queue },
         env,
-        async (meteredEnv) => {
-          // Each lane's consumer has its dead-letter queue (jobs-dlq, jobs-critical-dlq, …): all end in -dlq.
-          if (isDeadLetterQueue(batch.queue)) await consumeDeadLetters(counted.batch, meteredEnv);
-          else await consumeJobs(counted.batch, meteredEnv, registry);
-        },
+        (meteredEnv) =>
+          consumeShards(counted.batch, meteredEnv, {
+            // Each lane's consumer has its dead-letter queue (jobs-dlq, jobs-critical-dlq, …): all end in -dlq.
+            jobs: (part, shardEnv) =>
+              isDeadLetterQueue(batch.queue)
+                ? consumeDeadLetters(part, shardEnv)
+                : consumeJobs(part, shardEnv, registry),
+            tick: (shardEnv, scheduledTime) => tick(shardEnv, scheduledTime, { registry, syncDeclared }),
+          }),
         counted.usage,
       );
     },
     scheduled: (controller, env, _ctx) => {
       checkLanes(env);
       return metered({ handler: "scheduled" }, env, async (meteredEnv) => {
-        await tick(meteredEnv, controller.scheduledTime, { registry, syncDeclared });
+        // Several shards: each shard's tick runs in an invocation of its own, from a maintenance message.
+        if (configOf(meteredEnv).shards.length > 1) await tickShards(meteredEnv, controller.scheduledTime);
+        else await tick(meteredEnv, controller.scheduledTime, { registry, syncDeclared });
       });
     },
   } satisfies ExportedHandler<Env>;

@@ -2,6 +2,7 @@
 // It sits in core, not service: webhooks, the scheduler and the meters read it too, and they sit below service.
 
 import { type LaneRouter, laneRouterOf, parseLanes } from "./lanes";
+import { CONTROL_DB, parseShards } from "./shards";
 
 export type Config = {
   /** Largest accepted payload, in bytes of its JSON. */
@@ -16,6 +17,8 @@ export type Config = {
   logLevel: string | undefined;
   /** The lanes the LANES var declares (always including `default`); each has its own queue binding. */
   lanes: readonly string[];
+  /** The D1 bindings job storage is spread over (JOBS_DBS); the first is always DB, the control database. */
+  shards: readonly string[];
 };
 
 export const DEFAULT_PAYLOAD_LIMIT_BYTES = 262_144;
@@ -36,7 +39,8 @@ export type ConfigVars = Partial<
     | "RETENTION_DAYS"
     | "DEAD_RETENTION_DAYS"
     | "LOG_LEVEL"
-    | "LANES",
+    | "LANES"
+    | "JOBS_DBS",
     string
   >
 >;
@@ -49,17 +53,18 @@ export function parseConfig(vars: ConfigVars): Config {
     retentionDays: { finished: positive(vars.RETENTION_DAYS, 7), dead: positive(vars.DEAD_RETENTION_DAYS, 30) },
     logLevel: vars.LOG_LEVEL,
     lanes: parseLanes(vars.LANES),
+    shards: parseShards(vars.JOBS_DBS),
   };
 }
 
 // Keyed by the Env object: each invocation's env (and each test's spread of it) is parsed once.
-const parsed = new WeakMap<object, Config>();
+const configs = new WeakMap<object, Config>();
 
 export function configOf(env: ConfigVars): Config {
-  let config = parsed.get(env);
+  let config = configs.get(env);
   if (!config) {
     config = parseConfig(env);
-    parsed.set(env, config);
+    configs.set(env, config);
   }
   return config;
 }
@@ -70,8 +75,63 @@ const routers = new WeakMap<object, LaneRouter>();
 export function jobQueueOf(env: ConfigVars): LaneRouter {
   let router = routers.get(env);
   if (!router) {
-    router = laneRouterOf(env as Record<string, unknown>, configOf(env).lanes);
+    router = laneRouterOf(env as Record<string, unknown>, configOf(env).lanes, stamps.get(env));
     routers.set(env, router);
   }
   return router;
+}
+
+/** Shard envs → the shard their messages are stamped with (only when the deployment has more than one). */
+const stamps = new WeakMap<object, string>();
+/** Shard envs → the env they were made from, whose DB is the control database. */
+const controls = new WeakMap<object, object>();
+const shardEnvs = new WeakMap<object, Map<string, object>>();
+
+/**
+ * The env one shard's work runs on: DB is that shard's database, and every job message sent through its queue
+ * (jobQueueOf) names the shard, so its consumer never looks the tenant up. Everything below the entry points reads
+ * env.DB and so stays shard-unaware. One shard: the env itself, unchanged. Made once per env and shard, so the
+ * per-env caches (config, lane router) keep working.
+ */
+export function shardEnvOf<E extends ConfigVars & { DB: D1Database }>(given: E, shard: string): E {
+  // A shard's env (an in-process call made from one) is re-based on the Worker's own.
+  const env = (controls.get(given) as E | undefined) ?? given;
+  const { shards } = configOf(env);
+  if (shards.length === 1 && shard === CONTROL_DB) return env;
+  let byShard = shardEnvs.get(env);
+  if (!byShard) {
+    byShard = new Map();
+    shardEnvs.set(env, byShard);
+  }
+  let sharded = byShard.get(shard) as E | undefined;
+  if (!sharded) {
+    if (!shards.includes(shard)) throw new UnknownShardError(shard, shards);
+    const db = (env as Record<string, unknown>)[shard] as D1Database | undefined;
+    if (!db || typeof db.prepare !== "function") {
+      throw new Error(`shard "${shard}" is listed in JOBS_DBS but the Worker has no D1 binding ${shard}`);
+    }
+    sharded = { ...env, DB: db };
+    stamps.set(sharded, shard);
+    controls.set(sharded, env);
+    configs.set(sharded, configOf(env));
+    byShard.set(shard, sharded);
+  }
+  return sharded;
+}
+
+/** The shard an env's DB is: DB for the Worker's own env. */
+export function shardNameOf(env: object): string {
+  return stamps.get(env) ?? CONTROL_DB;
+}
+
+/** The control database of an env, whether it is a shard's env or the Worker's own. */
+export function controlDbOf(env: { DB: D1Database }): D1Database {
+  return ((controls.get(env) as { DB: D1Database } | undefined) ?? env).DB;
+}
+
+/** A message or tenant names a shard JOBS_DBS does not list (it was removed, or the message is forged). */
+export class UnknownShardError extends Error {
+  constructor(shard: string, shards: readonly string[]) {
+    super(`shard "${shard}" is not listed in JOBS_DBS (${shards.join(", ")})`);
+  }
 }

@@ -67,6 +67,8 @@ export class LaneRouter implements Queue<unknown> {
   constructor(
     private readonly queues: ReadonlyMap<string, Queue<unknown>>,
     private readonly fallback: Queue<unknown>,
+    /** The shard every message body is stamped with (src/core/shards.ts); none with one shard. */
+    private readonly shard?: string,
   ) {}
 
   /** The queue of one lane; a lane no longer declared (messages from before a LANES change) falls back to default. */
@@ -84,14 +86,14 @@ export class LaneRouter implements Queue<unknown> {
   }
 
   send(body: unknown, options?: QueueSendOptions): Promise<QueueSendResponse> {
-    return this.queueOf(laneOfBody(body)).send(body, options);
+    return this.queueOf(laneOfBody(body)).send(this.stamped(body), options);
   }
 
   async sendBatch(
     messages: Iterable<MessageSendRequest<unknown>>,
     options?: QueueSendBatchOptions,
   ): Promise<QueueSendBatchResponse> {
-    const list = [...messages];
+    const list = this.shard ? [...messages].map((m) => ({ ...m, body: this.stamped(m.body) })) : [...messages];
     let lane: string | undefined;
     let mixed = false;
     for (const message of list) {
@@ -111,6 +113,11 @@ export class LaneRouter implements Queue<unknown> {
     const answers = await Promise.all([...byLane].map(([name, group]) => this.queueOf(name).sendBatch(group, options)));
     return answers[0] as QueueSendBatchResponse;
   }
+
+  /** A copy of the body naming this router's shard (a sender's object is never changed); the body itself without one. */
+  private stamped(body: unknown): unknown {
+    return this.shard && typeof body === "object" && body !== null ? { ...body, shard: this.shard } : body;
+  }
 }
 
 function laneOfBody(body: unknown): string {
@@ -122,7 +129,7 @@ function laneOfBody(body: unknown): string {
  * The router over an env's lane bindings. Throws when a declared lane has no binding: wrangler.toml must declare a
  * producer (and a consumer) for each lane in LANES.
  */
-export function laneRouterOf(env: Record<string, unknown>, lanes: readonly string[]): LaneRouter {
+export function laneRouterOf(env: Record<string, unknown>, lanes: readonly string[], shard?: string): LaneRouter {
   const queues = new Map<string, Queue<unknown>>();
   for (const lane of lanes) {
     const binding = env[laneBinding(lane)] as Queue<unknown> | undefined;
@@ -131,5 +138,5 @@ export function laneRouterOf(env: Record<string, unknown>, lanes: readonly strin
     }
     queues.set(lane, binding);
   }
-  return new LaneRouter(queues, queues.get(DEFAULT_LANE) as Queue<unknown>);
+  return new LaneRouter(queues, queues.get(DEFAULT_LANE) as Queue<unknown>, shard);
 }

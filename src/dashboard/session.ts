@@ -5,6 +5,7 @@ import { findKeyByHash } from "../db/api-keys";
 import { deleteSession, findLiveSession, insertSession } from "../db/sessions";
 import type { AppEnv } from "../http/app-env";
 import { sha256Hex } from "../http/auth";
+import { enterTenantShard } from "../http/tenant-shard";
 
 export const SESSION_COOKIE = "edge_jobs_session";
 const FLASH_COOKIE = "edge_jobs_flash";
@@ -45,7 +46,7 @@ export async function tenantKey<E extends AppEnv>(
   key: string,
 ): Promise<{ tenant: string; keyId: string } | null> {
   if (!KEY.test(key)) return null;
-  const row = await findKeyByHash(c.var.db, await sha256Hex(key));
+  const row = await findKeyByHash(c.var.control, await sha256Hex(key));
   return row ? { tenant: row.tenantId, keyId: row.id } : null;
 }
 
@@ -56,7 +57,7 @@ export async function startSession<E extends AppEnv>(
   now = Date.now(),
 ) {
   const id = newSessionId();
-  await insertSession(c.var.db, {
+  await insertSession(c.var.control, {
     idHash: await sessionHash(id),
     tenantId: owner.tenant,
     keyId: owner.keyId,
@@ -69,7 +70,7 @@ export async function startSession<E extends AppEnv>(
 /** Signs out: the session's row goes (so a copied cookie stops working too), then the cookie. */
 export async function endSession<E extends AppEnv>(c: Context<E>) {
   const id = getCookie(c, SESSION_COOKIE);
-  if (id && SESSION_ID.test(id)) await deleteSession(c.var.db, await sessionHash(id));
+  if (id && SESSION_ID.test(id)) await deleteSession(c.var.control, await sessionHash(id));
   deleteCookie(c, SESSION_COOKIE, cookieOptions);
 }
 
@@ -77,7 +78,7 @@ export async function endSession<E extends AppEnv>(c: Context<E>) {
 export async function readSession<E extends AppEnv>(c: Context<E>, now = Date.now()): Promise<Session | null> {
   const id = getCookie(c, SESSION_COOKIE);
   if (!id || !SESSION_ID.test(id)) return null;
-  const live = await findLiveSession(c.var.db, await sessionHash(id), now);
+  const live = await findLiveSession(c.var.control, await sessionHash(id), now);
   if (!live) return null;
   return { tenant: live.tenantId, keyId: live.keyId, csrf: await csrfFor(id) };
 }
@@ -91,6 +92,7 @@ export const requireSession: MiddlewareHandler<DashboardEnv> = async (c, next) =
   }
   c.set("session", session);
   c.set("log", c.var.log.child({ tenant: session.tenant }));
+  await enterTenantShard(c, session.tenant);
   await next();
 };
 

@@ -9,9 +9,14 @@ export async function findKeyByHash(db: Db, keyHash: string): Promise<ApiKeyRow 
 }
 
 /** The key and, the first time this isolate sees its tenant, the tenants row (so a keyed tenant is swept before its first job). */
-export async function insertKey(db: Db, row: ApiKeyRow): Promise<void> {
-  await db.batch([db.insert(apiKeys).values(row), ...recordTenantStatements(db, row.tenantId, row.createdAt)]);
-  rememberTenant(row.tenantId);
+/**
+ * The key, and the tenant's `tenants` row when its jobs live in the control database too (one shard, or a tenant
+ * placed on DB); a tenant on another shard gets that row in its shard (src/http/routes/keys.ts).
+ */
+export async function insertKey(db: Db, row: ApiKeyRow, recordTenantHere = true): Promise<void> {
+  const tenantRows = recordTenantHere ? recordTenantStatements(db, row.tenantId, row.createdAt) : [];
+  await db.batch([db.insert(apiKeys).values(row), ...tenantRows]);
+  if (recordTenantHere) rememberTenant(row.tenantId);
 }
 
 export async function listKeys(db: Db): Promise<ApiKeyRow[]> {

@@ -212,6 +212,20 @@ export const tenants = sqliteTable("tenants", {
   rescueFrom: text("rescue_from"),
 });
 
+/**
+ * Control database only (DB): the shard each tenant's jobs live in (src/db/tenant-shards.ts). Written once, when a
+ * tenant is first resolved; the index counts tenants per shard for the next placement.
+ */
+export const tenantShards = sqliteTable(
+  "tenant_shards",
+  {
+    tenantId: text("tenant_id").primaryKey(),
+    shard: text("shard").notNull(),
+    placedAt: integer("placed_at").notNull(),
+  },
+  (t) => [index("tenant_shards_shard").on(t.shard)],
+);
+
 /** Where each of the tick's tenant sweeps stopped: the next tick's page starts after `after` ('' = the first tenant). */
 export const sweepCursors = sqliteTable("sweep_cursors", {
   sweep: text("sweep").primaryKey(),

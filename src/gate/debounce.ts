@@ -29,6 +29,8 @@ export type DebounceWindow = {
    * it was kept (those are forgotten by age, as they were).
    */
   tenant?: string;
+  /** The shard that job is stored in (DB when absent: one shard, or saved before shards). */
+  shard?: string;
 };
 
 /**

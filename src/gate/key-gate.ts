@@ -1,5 +1,7 @@
 // KeyGate: one SQLite-backed Durable Object per (tenant, key) for idempotency claims, flow control and debounce windows.
 import { DurableObject } from "cloudflare:workers";
+import { shardEnvOf } from "../core/config";
+import { CONTROL_DB } from "../core/shards";
 import { debouncedJobUnstarted, insertDebouncedJob, replaceDebouncedJob } from "../db/debounce-statements";
 import type { JobRow } from "../db/schema";
 import { sqlWithPlatformLimits } from "../limits";
@@ -41,6 +43,8 @@ export type DebounceRequest = {
   settings: DebounceSettings;
   /** The enqueue's clock: the window's times count from it. */
   now: number;
+  /** The D1 binding of the tenant's shard (src/core/shards.ts), where the window's job is written; DB when absent. */
+  shard?: string;
 };
 
 export type DebounceAnswer = {
@@ -195,7 +199,11 @@ export class KeyGate extends DurableObject<Env> {
 
   private applyArrivals(requests: DebounceRequest[]): Promise<DebounceAnswer[]> {
     // Metered as an invocation of its own: the enqueue's log line does not see the rows this object writes.
-    return metered({ handler: "key-gate", purpose: "debounce" }, this.env, (env) => this.write(env.DB, requests));
+    // One object per (tenant, key), so every request it gets names the same shard.
+    const shard = requests[0]?.shard ?? CONTROL_DB;
+    return metered({ handler: "key-gate", purpose: "debounce" }, this.env, (env) =>
+      this.write(shardEnvOf(env, shard).DB, requests),
+    );
   }
 
   private async write(d1: D1Database, requests: DebounceRequest[]): Promise<DebounceAnswer[]> {
@@ -228,7 +236,7 @@ export class KeyGate extends DurableObject<Env> {
         now: plan.final.at,
       });
       if (replaced) {
-        await this.saveDebounceWindow({ ...plan.window, tenant: last.row.tenantId });
+        await this.saveDebounceWindow({ ...plan.window, tenant: last.row.tenantId, shard: last.shard });
         return answer("replaced", replaced, plan.seqs, plan.sendMessage);
       }
       // The window's job has started (or finished, or is gone): these arrivals open the next window.
@@ -247,7 +255,7 @@ export class KeyGate extends DurableObject<Env> {
     // until the save is durable). If the insert lands but its answer is lost, or this object dies before answering,
     // the next arrival (or a retry of this one) replaces that job through the window; if the insert never landed,
     // that replace finds no job and opens a new window. Either way one job per window, never two.
-    await this.saveDebounceWindow({ ...plan.window, tenant: last.row.tenantId });
+    await this.saveDebounceWindow({ ...plan.window, tenant: last.row.tenantId, shard: last.shard });
     await insertDebouncedJob(d1, stored);
     return answer("created", stored, plan.seqs, plan.sendMessage);
   }
@@ -278,7 +286,7 @@ export class KeyGate extends DurableObject<Env> {
       const tenant = stored.tenant;
       try {
         const unstarted = await metered({ handler: "key-gate", purpose: "debounce-check" }, this.env, (env) =>
-          debouncedJobUnstarted(env.DB, tenant, stored.jobId),
+          debouncedJobUnstarted(shardEnvOf(env, stored.shard ?? CONTROL_DB).DB, tenant, stored.jobId),
         );
         wake = unstarted ? now + WINDOW_LINGER_MS : null;
       } catch {

@@ -10,7 +10,10 @@ export type AppEnv = {
   Bindings: Env;
   Variables: {
     registry: JobRegistry;
+    /** The tenant's shard (src/http/tenant-shard.ts): jobs, schedules, batches. The control database until then. */
     db: Db;
+    /** The control database: API keys, dashboard sessions, tenant placement. */
+    control: Db;
     log: Logger;
     requestId: string;
     principal: Principal;

@@ -1,6 +1,7 @@
 // The Hono app: middleware, routes, the OpenAPI document and the single error handler (the root mounts the dashboard).
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { ApiError, zodIssues } from "../contract/errors";
+import { controlDbOf } from "../core/config";
 import type { JobRegistry } from "../core/define-job";
 import { newId } from "../core/ids";
 import { log } from "../core/logger";
@@ -35,7 +36,9 @@ export function createApp(registry: JobRegistry) {
     const requestId = c.req.header("cf-ray") ?? newId("req", Date.now());
     c.set("requestId", requestId);
     c.set("registry", registry);
-    c.set("db", openDb(c.env.DB));
+    const control = openDb(controlDbOf(c.env));
+    c.set("control", control);
+    c.set("db", control);
     c.set("log", log.child({ requestId }));
     const started = Date.now();
     await next();

@@ -5,6 +5,7 @@ import { findKeyByHash } from "../db/api-keys";
 import type { AppEnv } from "./app-env";
 import { inProcessPrincipal } from "./in-process-principal";
 import { cachedKey, cacheKey } from "./key-cache";
+import { enterTenantShard } from "./tenant-shard";
 
 const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
 const encoder = new TextEncoder();
@@ -50,6 +51,7 @@ export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (inProcess?.role === "tenant") {
     c.set("principal", inProcess);
     c.set("log", c.var.log.child({ tenant: inProcess.tenant }));
+    await enterTenantShard(c, inProcess.tenant);
     return next();
   }
   const match = BEARER.exec(c.req.header("authorization") ?? "");
@@ -66,13 +68,14 @@ export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
     const now = Date.now();
     let key = cachedKey(hash, now);
     if (!key) {
-      key = await findKeyByHash(c.var.db, hash);
+      key = await findKeyByHash(c.var.control, hash);
       if (!key) throw new ApiError("unauthorized", "unknown API key");
       cacheKey(hash, key, now);
     }
     if (!hashes.has(token)) rememberHash(token, hash);
     c.set("principal", { role: "tenant", tenant: key.tenantId, keyId: key.id });
     c.set("log", c.var.log.child({ tenant: key.tenantId }));
+    await enterTenantShard(c, key.tenantId);
   }
   await next();
 };

@@ -1,5 +1,6 @@
 // The limits harness: when the dev-only ENFORCE_PLATFORM_LIMITS var names a plan, one invocation's bindings
 // (D1, the jobs queue, the KeyGate namespace) throw on anything Cloudflare's production would refuse.
+import { configOf } from "../core/config";
 import { invocationBudget } from "./budget";
 import { guardD1 } from "./d1-guard";
 import { guardNamespace } from "./namespace-guard";
@@ -21,6 +22,11 @@ export function withPlatformLimits(env: Env): Env {
     DB: guardD1(env.DB, budget),
     KEY_GATE: guardNamespace(env.KEY_GATE, budget),
   };
+  // Every shard's database (JOBS_DBS) too: the 1,000 queries per invocation are shared by all of them.
+  for (const shard of configOf(env).shards) {
+    const db = (env as unknown as Record<string, D1Database | undefined>)[shard];
+    if (shard !== "DB" && db) guarded[shard] = guardD1(db, budget);
+  }
   // Every lane's producer (JOBS_QUEUE, JOBS_QUEUE_CRITICAL, …) shares the invocation's budget.
   for (const [name, value] of Object.entries(env)) {
     if (name.startsWith("JOBS_QUEUE")) guarded[name] = guardQueue(value as Queue, budget);

@@ -58,8 +58,10 @@ function addResult(usage: D1Usage, result: D1Result) {
  * Wraps a D1 binding for one invocation. run(), all() and batch() report meta; raw() and first() do not,
  * so a write through them is counted in `unmeteredWrites` (the data layer sends writes through batch()).
  */
-export function meterD1(d1: D1Database): { d1: D1Database; usage: D1Usage } {
-  const usage: D1Usage = { rowsWritten: 0, rowsRead: 0, statements: 0, unmeteredWrites: 0 };
+export function meterD1(
+  d1: D1Database,
+  usage: D1Usage = { rowsWritten: 0, rowsRead: 0, statements: 0, unmeteredWrites: 0 },
+): { d1: D1Database; usage: D1Usage } {
   const metered = new Proxy(d1, {
     get(target, prop) {
       if (prop === "prepare")

@@ -27,9 +27,15 @@ export async function metered<T>(
   }
   const d1 = meterD1(limited.DB);
   const gates = meterNamespace(limited.KEY_GATE);
+  const meteredEnv: Record<string, unknown> = { ...limited, DB: d1.d1, KEY_GATE: gates.namespace };
+  // Every shard's database reports to the same usage: the line is the invocation's whole D1 bill.
+  for (const shard of configOf(env).shards) {
+    const db = (limited as unknown as Record<string, D1Database | undefined>)[shard];
+    if (shard !== "DB" && db) meteredEnv[shard] = meterD1(db, d1.usage).d1;
+  }
   const started = Date.now();
   try {
-    return await run({ ...limited, DB: d1.d1, KEY_GATE: gates.namespace });
+    return await run(meteredEnv as unknown as Env);
   } finally {
     log.info("invocation", {
       ...label,

@@ -26,7 +26,7 @@ import {
   ListJobsQuery as ListJobsQuerySchema,
   TenantSchema,
 } from "../contract/schemas";
-import { jobQueueOf } from "../core/config";
+import { configOf, jobQueueOf, shardEnvOf } from "../core/config";
 import { createRegistry, type JobDefinition, type JobRegistry } from "../core/define-job";
 import { newId } from "../core/ids";
 import { type Logger, log } from "../core/logger";
@@ -34,6 +34,7 @@ import { type Db, openDb } from "../db/client";
 import { readSteps } from "../db/job-steps";
 import { attemptLogOf, getJob, listJobs, rowToJob } from "../db/jobs";
 import type { JobRow } from "../db/schema";
+import { tenantShard } from "../db/tenant-shards";
 import { metered } from "../metering/invocation";
 import { addBatchJobs, cancelBatch, closeBatch, createBatch, getBatch, listBatches } from "../service/batches";
 import { cancelJobCascade } from "../service/cancel-job";
@@ -111,9 +112,11 @@ async function run<Name extends string, T>(
   try {
     session = sessionOf(props);
     const { tenant } = session;
-    const value = await metered({ handler: "rpc", method, tenant }, env, (meteredEnv) =>
-      work(session as Session, meteredEnv),
-    );
+    // One placement lookup per call (cached per isolate; none with one shard): the work runs on the tenant's shard.
+    const value = await metered({ handler: "rpc", method, tenant }, env, async (meteredEnv) => {
+      const shard = await tenantShard(meteredEnv.DB, configOf(meteredEnv).shards, tenant, Date.now());
+      return work(session as Session, shardEnvOf(meteredEnv, shard));
+    });
     return { ok: true, [name]: value } as Answer<Name, T>;
   } catch (err) {
     const logger = session?.log ?? log;

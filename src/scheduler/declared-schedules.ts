@@ -2,6 +2,7 @@
 
 import { nextFire } from "../core/cron";
 import { newId } from "../core/ids";
+import { CONTROL_DB } from "../core/shards";
 import type { Db } from "../db/client";
 import type { Statement } from "../db/jobs";
 import {
@@ -77,13 +78,23 @@ export async function upsertDeclaredSchedules(db: Db, declared: readonly Declare
   return writes.length;
 }
 
-/** Runs the upsert on the first tick of this Worker instance, and again after a failed try. */
+/**
+ * Runs the upsert on the first tick of this Worker instance, and again after a failed try; per shard, with the
+ * schedules of the tenants `onShard` says it holds (one shard: all of them).
+ */
 export function declaredScheduleSync(declared: readonly DeclaredSchedule[]) {
-  let synced = declared.length === 0;
-  return async (db: Db, now: number): Promise<number> => {
-    if (synced) return 0;
-    const written = await upsertDeclaredSchedules(db, declared, now);
-    synced = true;
+  const synced = new Set<string>();
+  return async (
+    db: Db,
+    now: number,
+    shard = CONTROL_DB,
+    onShard: (tenant: string) => Promise<boolean> = async () => true,
+  ): Promise<number> => {
+    if (declared.length === 0 || synced.has(shard)) return 0;
+    const mine: DeclaredSchedule[] = [];
+    for (const schedule of declared) if (await onShard(schedule.tenant)) mine.push(schedule);
+    const written = await upsertDeclaredSchedules(db, mine, now);
+    synced.add(shard);
     return written;
   };
 }

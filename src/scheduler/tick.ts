@@ -1,15 +1,17 @@
 // The every-minute tick: fire due schedules, release due delayed jobs, re-send lost messages, prune old jobs.
 
-import { configOf, jobQueueOf } from "../core/config";
+import { configOf, controlDbOf, jobQueueOf, shardNameOf } from "../core/config";
 import type { JobRegistry } from "../core/define-job";
 import { describeError } from "../core/errors";
 import { log } from "../core/logger";
 import { openDb } from "../db/client";
 import { pruneExpiredSessions } from "../db/sessions";
+import { tenantShard } from "../db/tenant-shards";
 import { releaseResumedTypes } from "../service/job-types";
 import { rescueBatchCallbacks } from "../webhooks/batch-callbacks";
 import type { DeclaredScheduleSync } from "./declared-schedules";
 import { fireDueSchedules } from "./fire-schedules";
+import { sendMaintenance } from "./maintenance";
 import { pruneFinished } from "./prune";
 import { releaseDelayed } from "./release-delayed";
 import { rescueStranded } from "./rescue";
@@ -62,10 +64,14 @@ export async function tick(env: Env, now: number, options: TickOptions): Promise
     }
   };
 
+  const { shards } = configOf(env);
+  const shard = shardNameOf(env);
   if (options.syncDeclared) {
     const sync = options.syncDeclared;
     await phase("declared schedules", async () => {
-      report.declared = await sync(db, now);
+      // Each shard upserts the declared schedules of the tenants it holds.
+      const onShard = async (tenant: string) => (await tenantShard(controlDbOf(env), shards, tenant, now)) === shard;
+      report.declared = await sync(db, now, shard, onShard);
     });
   }
   await phase("schedules", async () => {
@@ -97,11 +103,26 @@ export async function tick(env: Env, now: number, options: TickOptions): Promise
     report.pruned = await pruneFinished(env.DB, env, now);
   });
   // One bounded DELETE: dashboard sessions nobody signed out of would otherwise linger (they are refused once expired).
-  await phase("expired sessions", async () => {
-    report.expiredSessions = await pruneExpiredSessions(db, now);
-  });
+  // Sessions live in the control database: with several shards the cron invocation prunes them (tickShards).
+  if (shards.length === 1) {
+    await phase("expired sessions", async () => {
+      report.expiredSessions = await pruneExpiredSessions(db, now);
+    });
+  }
 
   if (Object.values(report).some((n) => n > 0)) log.info("tick", { ...report, scheduledTime: now });
   if (failures.length > 0) throw new AggregateError(failures, `tick: ${failures.length} phase(s) failed`);
   return report;
+}
+
+/**
+ * The cron invocation of a deployment with several shards: prunes the control database's expired sessions and
+ * sends each shard its maintenance message (src/scheduler/maintenance.ts); the shards' ticks run from the queue.
+ */
+export async function tickShards(env: Env, now: number): Promise<{ shards: number; expiredSessions: number }> {
+  const { shards } = configOf(env);
+  const sent = await sendMaintenance(env, shards, now);
+  const expiredSessions = await pruneExpiredSessions(openDb(controlDbOf(env)), now);
+  log.info("tick sent to shards", { shards: sent, expiredSessions, scheduledTime: now });
+  return { shards: sent, expiredSessions };
 }

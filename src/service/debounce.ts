@@ -81,7 +81,10 @@ export async function enqueueWithDebounce(
     [...byKey].map(async ([key, items]) => {
       const gate = debounceGate(gates, ctx.tenant, key);
       for (const item of items) {
-        gateAnswers.set(item.index, await gate.debounce({ row: item.row, settings: item.settings, now: ctx.now }));
+        gateAnswers.set(
+          item.index,
+          await gate.debounce({ row: item.row, settings: item.settings, now: ctx.now, shard: ctx.shard }),
+        );
       }
     }),
   );

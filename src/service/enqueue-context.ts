@@ -1,4 +1,4 @@
-import { configOf, jobQueueOf } from "../core/config";
+import { configOf, jobQueueOf, shardNameOf } from "../core/config";
 import type { EnqueueContext } from "./enqueue";
 
 export function enqueueContextOf(
@@ -9,6 +9,7 @@ export function enqueueContextOf(
   return {
     queue: jobQueueOf(env),
     lanes: config.lanes,
+    shard: shardNameOf(env),
     now: Date.now(),
     gates: env.KEY_GATE,
     ...parts,

@@ -45,6 +45,8 @@ export type EnqueueContext = {
   gates?: GateNamespace;
   /** The lanes the deployment declares (config LANES); a job naming another lane is refused. */
   lanes: readonly string[];
+  /** The shard `db` is (src/core/shards.ts): the debounce gate writes its window's job there. */
+  shard: string;
 };
 
 /** UTF-8 takes at most 3 bytes per UTF-16 unit, so most payloads pass without being encoded at all. */
@@ -52,12 +54,15 @@ const overLimit = (text: string, limit: number) =>
   text.length * 3 > limit && new TextEncoder().encode(text).byteLength > limit;
 
 /** Turns one validated request item into the row to insert. Throws the producer errors on refusal. */
-export function buildJobRow(input: EnqueueInput, ctx: EnqueueContext, path = ""): NewJob {
+/** What planning a row reads: a row is the same on every shard (children, which never debounce, have no shard). */
+export type RowContext = Omit<EnqueueContext, "shard">;
+
+export function buildJobRow(input: EnqueueInput, ctx: RowContext, path = ""): NewJob {
   return planJob(input, ctx, path).row;
 }
 
 /** The row to insert, with the values its JSON columns are serialized from (for the answer). */
-function planJob(input: EnqueueInput, ctx: EnqueueContext, path: string): { row: NewJob; parts: JobParts } {
+function planJob(input: EnqueueInput, ctx: RowContext, path: string): { row: NewJob; parts: JobParts } {
   const definition = ctx.registry.get(input.type);
   if (!definition) throw new UnknownJobTypeError(input.type, ctx.registry.keys());
 

@@ -2,7 +2,7 @@
 
 import { DEFAULT_BACKOFF, DEFAULT_TIMEOUT_SECONDS } from "../contract/job";
 import type { EnqueueInput, ScheduleJobOptions } from "../contract/schemas";
-import { configOf } from "../core/config";
+import { configOf, shardNameOf } from "../core/config";
 import { PayloadTooLargeError, PayloadValidationError, UnknownJobTypeError } from "../core/enqueue-errors";
 import { newId } from "../core/ids";
 import { needsWatch } from "../core/rescue-window";
@@ -92,5 +92,6 @@ export function fireContext(
     payloadLimitBytes: configOf(env).payloadLimitBytes,
     allowPrivateTargets: configOf(env).allowPrivateTargets,
     lanes: configOf(env).lanes,
+    shard: shardNameOf(env),
   };
 }

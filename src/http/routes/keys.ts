@@ -2,10 +2,15 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { notFound } from "../../contract/errors";
 import { ApiKeySchema, CreatedKeySchema, CreateKeySchema, KeyIdParam } from "../../contract/schemas";
+import { configOf, shardEnvOf } from "../../core/config";
 import { newId } from "../../core/ids";
+import { CONTROL_DB } from "../../core/shards";
 import { deleteKey, insertKey, listKeys } from "../../db/api-keys";
+import { d1Of, openDb } from "../../db/client";
 import type { ApiKeyRow } from "../../db/schema";
 import { deleteSessionsOfKey } from "../../db/sessions";
+import { tenantShard } from "../../db/tenant-shards";
+import { recordTenant } from "../../db/tenants";
 import type { AppEnv } from "../app-env";
 import { requireAdmin, sha256Hex } from "../auth";
 import { forgetKey } from "../key-cache";
@@ -63,23 +68,27 @@ export function registerKeyRoutes(app: OpenAPIHono<AppEnv>) {
       keyHash: await sha256Hex(key),
       createdAt: Date.now(),
     };
-    await insertKey(c.var.db, row);
+    // The tenant is placed first (nothing to do with one shard, or when it has its shard): placement keeps a tenant
+    // with a `tenants` row in DB on DB, so that row is written where its jobs will live.
+    const shard = await tenantShard(d1Of(c.var.control), configOf(c.env).shards, tenant, row.createdAt);
+    await insertKey(c.var.control, row, shard === CONTROL_DB);
+    if (shard !== CONTROL_DB) await recordTenant(openDb(shardEnvOf(c.env, shard).DB), tenant, row.createdAt);
     c.var.log.info("api key created", { keyId: row.id, tenant });
     return c.json({ ...toApiKey(row), key }, 201);
   });
 
   app.openapi(listKeysRoute, async (c) => {
     requireAdmin(c);
-    return c.json({ data: (await listKeys(c.var.db)).map(toApiKey) }, 200);
+    return c.json({ data: (await listKeys(c.var.control)).map(toApiKey) }, 200);
   });
 
   app.openapi(deleteKeyRoute, async (c) => {
     requireAdmin(c);
     const { id } = c.req.valid("param");
-    if (!(await deleteKey(c.var.db, id))) throw notFound("key");
+    if (!(await deleteKey(c.var.control, id))) throw notFound("key");
     forgetKey(id);
     // Its dashboard sign-ins end with it (they are refused anyway once the key is gone; this drops the rows).
-    await deleteSessionsOfKey(c.var.db, id);
+    await deleteSessionsOfKey(c.var.control, id);
     c.var.log.info("api key revoked", { keyId: id });
     return c.body(null, 204);
   });
