@@ -33,7 +33,13 @@ export { defineSchedule } from "./scheduler/define-schedule";
  * so its `wrangler types` Env satisfies this). Vars left unset take their defaults.
  */
 export interface EdgeJobsEnv {
+  /** The control database (API keys, dashboard sessions, tenant placement), and the first job-storage shard. */
   DB: D1Database;
+  /**
+   * The D1 bindings job storage is spread over, comma-separated, DB first (default "DB"): "DB,JOBS_DB_1,JOBS_DB_2".
+   * Each listed binding needs its [[d1_databases]] entry with the same migrations.
+   */
+  JOBS_DBS?: string;
   /** The `default` lane's queue. Every other lane named in LANES needs its own binding, JOBS_QUEUE_<NAME>. */
   JOBS_QUEUE: Queue;
   /** The lanes (named queues) jobs may name with `queue`, comma-separated (default "default"), e.g. "default,critical". */
