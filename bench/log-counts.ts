@@ -1,12 +1,13 @@
 // Reads the Worker's "invocation" log lines (src/metering/invocation.ts) and turns them into operations per job.
 import type { Counts } from "./cost-model.ts";
 
-type Invocation = {
+export type Invocation = {
   msg: string;
   handler: string;
   method?: string;
   path?: string;
   durationMs: number;
+  d1Statements?: number;
   d1RowsWritten: number;
   d1RowsRead: number;
   doRequests: number;

@@ -8,6 +8,7 @@ import { startLocalServer } from "../test/e2e/local-server.ts";
 import { type Counts, priceOf } from "./cost-model.ts";
 import { type CpuSummary, connectProfiler, type Profiler } from "./cpu-profile.ts";
 import { summarizeLogs } from "./log-counts.ts";
+import { sendBatches } from "./send-batches.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -48,24 +49,6 @@ async function waitUntil(check: () => Promise<boolean>, timeoutMs: number, what:
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(250);
   }
-}
-
-/** Sends `total` jobs as batches of 100, four requests in flight at a time; answers the seconds it took. */
-async function sendBatches(dev: DevServer, token: string | undefined, total: number, job: (i: number) => unknown) {
-  const started = Date.now();
-  const batches = Array.from({ length: Math.ceil(total / 100) }, (_, b) =>
-    Array.from({ length: Math.min(100, total - b * 100) }, (_, i) => job(b * 100 + i)),
-  );
-  let next = 0;
-  const worker = async () => {
-    while (next < batches.length) {
-      const jobs = batches[next++];
-      const res = await dev.call("POST", "/v1/jobs/batch", { token, body: { jobs } });
-      if (res.status !== 202) throw new Error(`batch enqueue answered ${res.status}: ${JSON.stringify(res.body)}`);
-    }
-  };
-  await Promise.all([worker(), worker(), worker(), worker()]);
-  return (Date.now() - started) / 1000;
 }
 
 async function unfinished(dev: DevServer, token: string): Promise<number> {

@@ -7,7 +7,8 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { getPlatformProxy } from "wrangler";
 import { countJobs, type DevServer, startDev } from "../test/e2e/harness.ts";
-import { summarizeLogs } from "./log-counts.ts";
+import { type Invocation, summarizeLogs } from "./log-counts.ts";
+import { sendBatches } from "./send-batches.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const JOBS = Math.min(Number(process.env.SCALE_JOBS ?? 5_000), 20_000);
@@ -15,19 +16,6 @@ const SINGLE_JOBS = Math.min(Number(process.env.SCALE_SINGLE_JOBS ?? 1_000), 5_0
 const OUT = process.env.SCALE_INPUTS_OUT ?? join(ROOT, "bench/scale-inputs.json");
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-type Invocation = {
-  msg: string;
-  handler: string;
-  method?: string;
-  path?: string;
-  durationMs: number;
-  d1Statements: number;
-  d1RowsWritten: number;
-  d1RowsRead: number;
-  doRequests: number;
-  delivered?: number;
-};
 
 function invocations(output: string): Invocation[] {
   return output
@@ -90,26 +78,10 @@ async function waitDrained(dev: DevServer, token: string) {
   await sleep(3_000); // the last consumer invocation's line
 }
 
-/** `total` jobs as batches of 100, four requests in flight (as bench/run.ts sends them). */
-async function sendBatches(dev: DevServer, token: string, total: number, job: (i: number) => unknown) {
-  const batches = Array.from({ length: Math.ceil(total / 100) }, (_, b) =>
-    Array.from({ length: Math.min(100, total - b * 100) }, (_, i) => job(b * 100 + i)),
-  );
-  let next = 0;
-  const worker = async () => {
-    while (next < batches.length) {
-      const jobs = batches[next++];
-      const res = await dev.call("POST", "/v1/jobs/batch", { token, body: { jobs } });
-      if (res.status !== 202) throw new Error(`batch enqueue answered ${res.status}: ${JSON.stringify(res.body)}`);
-    }
-  };
-  await Promise.all([worker(), worker(), worker(), worker()]);
-}
-
 const per = (n: number, jobs: number) => Number((n / jobs).toFixed(4));
 
 /** One scenario: N jobs of one shape, bytes and operations per job. */
-type Send = (dev: DevServer, token: string, total: number, job: (i: number) => unknown) => Promise<void>;
+type Send = (dev: DevServer, token: string, total: number, job: (i: number) => unknown) => Promise<unknown>;
 
 /** `total` jobs one `POST /v1/jobs` each, eight requests in flight. */
 async function sendSingles(dev: DevServer, token: string, total: number, job: (i: number) => unknown) {
@@ -158,7 +130,7 @@ async function measure(
     enqueue: {
       invocations: enqueue.length,
       statementsPerJob: per(
-        sum(enqueue, (l) => l.d1Statements),
+        sum(enqueue, (l) => l.d1Statements ?? 0),
         jobs,
       ),
       rowsWrittenPerJob: per(
@@ -175,7 +147,7 @@ async function measure(
       jobsPerBatch: Number((delivered / Math.max(1, consumer.length)).toFixed(1)),
       messagesPerJob: per(delivered, jobs),
       statementsPerJob: per(
-        sum(consumer, (l) => l.d1Statements),
+        sum(consumer, (l) => l.d1Statements ?? 0),
         jobs,
       ),
       rowsWrittenPerJob: per(
@@ -215,7 +187,7 @@ async function measureTick(dev: DevServer, jobsInDatabase: number) {
   return {
     jobsInDatabase,
     ticks: ticks.length,
-    statements: mean((l) => l.d1Statements),
+    statements: mean((l) => l.d1Statements ?? 0),
     rowsRead: mean((l) => l.d1RowsRead),
     rowsWritten: mean((l) => l.d1RowsWritten),
     durationMs: mean((l) => l.durationMs),

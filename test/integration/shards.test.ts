@@ -9,6 +9,7 @@ import type { Job } from "../../src/contract/job";
 import { ADMIN_TOKEN } from "../fixtures/api";
 import { answeringBatch, capturingQueue, type Sent } from "../fixtures/engine-doubles";
 import worker from "../fixtures/worker";
+import { workerRequest } from "../fixtures/worker-request";
 
 const SHARDS = ["DB", "JOBS_DB_1", "JOBS_DB_2"] as const;
 type Shard = (typeof SHARDS)[number];
@@ -20,18 +21,8 @@ function shardedEnv() {
   return { testEnv, sent: main.sent };
 }
 
-async function request<T>(testEnv: Env, token: string, method: string, path: string, body?: unknown) {
-  const res = await worker.fetch(
-    new Request(`http://edge-jobs.test${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    }),
-    testEnv,
-    createExecutionContext(),
-  );
-  return { status: res.status, body: (await res.json()) as T };
-}
+const request = <T>(testEnv: Env, token: string, method: string, path: string, body?: unknown) =>
+  workerRequest(testEnv, token)<T>(method, path, body);
 
 let counter = 0;
 async function newShardedTenant(testEnv: Env) {
