@@ -12,6 +12,7 @@ describe("config parsed from Env vars", () => {
         DEAD_RETENTION_DAYS: "15",
         LOG_LEVEL: "warn",
         LANES: "default, critical,bulk",
+        JOBS_DBS: "DB,JOBS_DB_1",
       }),
     ).toEqual({
       payloadLimitBytes: 1024,
@@ -20,6 +21,7 @@ describe("config parsed from Env vars", () => {
       retentionDays: { finished: 2, dead: 15 },
       logLevel: "warn",
       lanes: ["default", "critical", "bulk"],
+      shards: ["DB", "JOBS_DB_1"],
     });
   });
 
@@ -32,6 +34,7 @@ describe("config parsed from Env vars", () => {
       retentionDays: { finished: 7, dead: 30 },
       logLevel: undefined,
       lanes: ["default"],
+      shards: ["DB"],
     });
   });
 
