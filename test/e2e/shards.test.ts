@@ -191,6 +191,21 @@ describe("3 tenants on 3 local shards", () => {
     });
   });
 
+  it("debounces a burst into one job in the tenant's shard (the KeyGate writes it there)", async () => {
+    await eachTenant(async (t) => {
+      const body = { type: "cleanup-expired-sessions", debounce: { key: `burst-${t.name}`, seconds: 1 } };
+      const first = await dev.call<Job>("POST", "/v1/jobs", { token: t.key, body });
+      expect(first.status, JSON.stringify(first.body)).toBe(202);
+      const second = await dev.call<Job>("POST", "/v1/jobs", { token: t.key, body });
+      expect(second.status, JSON.stringify(second.body)).toBe(200);
+      expect(second.body.id).toBe(first.body.id);
+      t.ids.add(first.body.id);
+      expect((await waitForJob<Job>(dev, t.key, first.body.id, ["succeeded", "dead"])).status).toBe("succeeded");
+      const rows = await dev.d1(t.shard, `SELECT count(*) AS n FROM jobs WHERE id = '${first.body.id}'`);
+      expect(rows).toEqual([{ n: 1 }]);
+    });
+  });
+
   it("reports each tenant's own counts in /v1/metrics", async () => {
     await eachTenant(async (t) => {
       const httpSucceeded = t.succeeded.size;
