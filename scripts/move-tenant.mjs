@@ -78,22 +78,33 @@ const [{ running }] = query(
 if (running !== 0)
   throw new Error(`tenant ${values.tenant} has ${running} running jobs on ${source}: pause its types and wait`);
 
-// Tables with a tenant_id column, discovered on the source (same migrations on every shard).
-const tables = query(
+// Tables with a tenant_id column, discovered on the source (same migrations on every shard), with their columns in one
+// query (each wrangler call costs seconds): the primary key orders the OFFSET paging, so no row is skipped.
+const columns = query(
   source,
-  "SELECT m.name AS name FROM sqlite_master m, pragma_table_info(m.name) p WHERE m.type = 'table' AND p.name = 'tenant_id' AND m.name NOT LIKE '\\_%' ESCAPE '\\' AND m.name NOT LIKE 'sqlite%' ORDER BY m.name",
-)
-  .map((r) => r.name)
-  .filter((name) => !CONTROL_ONLY.has(name));
+  "SELECT m.name AS tbl, p.name AS col, p.pk AS pk FROM sqlite_master m, pragma_table_info(m.name) p WHERE m.type = 'table' AND m.name NOT LIKE '\\_%' ESCAPE '\\' AND m.name NOT LIKE 'sqlite%' ORDER BY m.name, p.pk, p.cid",
+);
+const byTable = new Map();
+for (const c of columns) byTable.set(c.tbl, [...(byTable.get(c.tbl) ?? []), c]);
+const tables = [...byTable]
+  .filter(([name, cols]) => !CONTROL_ONLY.has(name) && cols.some((c) => c.col === "tenant_id"))
+  .map(([name]) => name);
+
+/** The primary key's columns, or every column of a table without one. */
+function orderOf(table) {
+  const cols = byTable.get(table);
+  const key = cols.filter((c) => c.pk > 0).map((c) => `"${c.col}"`);
+  return (key.length > 0 ? key : cols.map((c) => `"${c.col}"`)).join(", ");
+}
 
 const counts = {};
 for (const table of tables) {
   let copied = 0;
-  // rowid paging keeps each read at PAGE rows whatever the table size (WITHOUT ROWID tables page by OFFSET).
+  const order = orderOf(table);
   for (let offset = 0; ; offset += PAGE) {
     const rows = query(
       source,
-      `SELECT * FROM "${table}" WHERE tenant_id = ${tenant} ORDER BY 1 LIMIT ${PAGE} OFFSET ${offset}`,
+      `SELECT * FROM "${table}" WHERE tenant_id = ${tenant} ORDER BY ${order} LIMIT ${PAGE} OFFSET ${offset}`,
     );
     if (rows.length === 0) break;
     const statements = rows.map((row) => {

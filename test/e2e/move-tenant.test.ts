@@ -20,7 +20,7 @@ afterAll(async () => {
 });
 
 describe("move-tenant", () => {
-  it("moves every job and schedule of a tenant to another shard", { timeout: 90_000 }, async () => {
+  it("moves every job and schedule of a tenant to another shard", { timeout: 150_000 }, async () => {
     target = await startLocalServer((_req, res) => {
       res.setHeader("content-type", "application/json");
       res.end('{"ok":true}');
