@@ -100,7 +100,10 @@ export async function startDev(options: DevOptions = {}): Promise<DevServer> {
         })
       : undefined;
   const primary = sharded?.path ?? primaryConfig;
-  const defaultMigrations = (sharded?.bindings ?? ["DB"]).map((binding) => ({ binding, config: primary }));
+  // Edge Jobs' own databases, from its own config (the first Worker of a session may be another, e.g. an RPC caller).
+  const defaultMigrations = sharded
+    ? sharded.bindings.map((binding) => ({ binding, config: sharded.path }))
+    : [{ binding: "DB", config: "wrangler.toml" }];
   const migrate = ({ binding, config }: { binding: string; config: string }) =>
     run(WRANGLER, ["d1", "migrations", "apply", binding, "--local", "--persist-to", persistTo, "-c", config], {
       cwd: ROOT,
