@@ -8,7 +8,7 @@ import { startLocalServer } from "../test/e2e/local-server.ts";
 import { type Counts, priceOf } from "./cost-model.ts";
 import { type CpuSummary, connectProfiler, type Profiler } from "./cpu-profile.ts";
 import { summarizeLogs } from "./log-counts.ts";
-import { sendBatches } from "./send-batches.ts";
+import { sendBatches, unfinished } from "./send-batches.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -49,16 +49,6 @@ async function waitUntil(check: () => Promise<boolean>, timeoutMs: number, what:
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(250);
   }
-}
-
-async function unfinished(dev: DevServer, token: string): Promise<number> {
-  const counts = await Promise.all(
-    ["queued", "running", "retrying"].map(async (status) => {
-      const res = await dev.call<{ data: unknown[] }>("GET", `/v1/jobs?status=${status}&limit=1`, { token });
-      return res.body.data.length;
-    }),
-  );
-  return counts.reduce((a, b) => a + b, 0);
 }
 
 /** What one system under test needs: how to send it a job, and how to know its pipeline is done. */

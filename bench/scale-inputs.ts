@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { getPlatformProxy } from "wrangler";
 import { countJobs, type DevServer, startDev } from "../test/e2e/harness.ts";
 import { type Invocation, summarizeLogs } from "./log-counts.ts";
-import { sendBatches } from "./send-batches.ts";
+import { sendBatches, unfinished } from "./send-batches.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const JOBS = Math.min(Number(process.env.SCALE_JOBS ?? 5_000), 20_000);
@@ -57,16 +57,6 @@ async function databaseBytes(persistTo: string): Promise<number> {
     await proxy.dispose();
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-async function unfinished(dev: DevServer, token: string): Promise<number> {
-  const counts = await Promise.all(
-    ["queued", "running", "retrying"].map(async (status) => {
-      const res = await dev.call<{ data: unknown[] }>("GET", `/v1/jobs?status=${status}&limit=1`, { token });
-      return res.body.data.length;
-    }),
-  );
-  return counts.reduce((a, b) => a + b, 0);
 }
 
 async function waitDrained(dev: DevServer, token: string) {
@@ -120,6 +110,21 @@ async function measure(
   const enqueue = lines.filter((l) => l.handler === "fetch" && l.method === "POST" && l.path?.startsWith("/v1/jobs"));
   const consumer = lines.filter((l) => l.handler === "queue");
   const sum = (list: Invocation[], pick: (l: Invocation) => number) => list.reduce((t, l) => t + pick(l), 0);
+  /** D1 statements, rows written and rows read per job over some invocations. */
+  const d1PerJob = (list: Invocation[]) => ({
+    statementsPerJob: per(
+      sum(list, (l) => l.d1Statements ?? 0),
+      jobs,
+    ),
+    rowsWrittenPerJob: per(
+      sum(list, (l) => l.d1RowsWritten),
+      jobs,
+    ),
+    rowsReadPerJob: per(
+      sum(list, (l) => l.d1RowsRead),
+      jobs,
+    ),
+  });
   const delivered = sum(consumer, (l) => l.delivered ?? 0);
   return {
     jobs: jobs,
@@ -129,35 +134,13 @@ async function measure(
     bytesPerJob: Math.round((after - before) / jobs),
     enqueue: {
       invocations: enqueue.length,
-      statementsPerJob: per(
-        sum(enqueue, (l) => l.d1Statements ?? 0),
-        jobs,
-      ),
-      rowsWrittenPerJob: per(
-        sum(enqueue, (l) => l.d1RowsWritten),
-        jobs,
-      ),
-      rowsReadPerJob: per(
-        sum(enqueue, (l) => l.d1RowsRead),
-        jobs,
-      ),
+      ...d1PerJob(enqueue),
     },
     consumer: {
       invocations: consumer.length,
       jobsPerBatch: Number((delivered / Math.max(1, consumer.length)).toFixed(1)),
       messagesPerJob: per(delivered, jobs),
-      statementsPerJob: per(
-        sum(consumer, (l) => l.d1Statements ?? 0),
-        jobs,
-      ),
-      rowsWrittenPerJob: per(
-        sum(consumer, (l) => l.d1RowsWritten),
-        jobs,
-      ),
-      rowsReadPerJob: per(
-        sum(consumer, (l) => l.d1RowsRead),
-        jobs,
-      ),
+      ...d1PerJob(consumer),
       doRequestsPerJob: per(
         sum(consumer, (l) => l.doRequests),
         jobs,
